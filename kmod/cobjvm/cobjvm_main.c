@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cobjvm: K42 clustered objects and distributed VM objects.
+ *
+ * This file registers /dev/cobjvm and answers COBJVM_IOC_INFO; the
+ * clustered-object runtime and the VM objects are added by later work
+ * (issue 5).
+ */
+#define pr_fmt(fmt) "cobjvm: " fmt
+
+#include <linux/cpumask.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+
+#include <uapi/mk/cobjvm.h>
+
+static long cobjvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct cobjvm_info info = {};
+
+	switch (cmd) {
+	case COBJVM_IOC_INFO:
+		info.abi_version = COBJVM_ABI_VERSION;
+		info.nr_cpu_ids = nr_cpu_ids;
+		info.online_cpus = num_online_cpus();
+		if (copy_to_user((void __user *)arg, &info, sizeof(info)))
+			return -EFAULT;
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations cobjvm_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= cobjvm_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice cobjvm_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "cobjvm",
+	.fops	= &cobjvm_fops,
+	.mode	= 0666,
+};
+
+static int __init cobjvm_init(void)
+{
+	int ret;
+
+	ret = misc_register(&cobjvm_misc);
+	if (ret) {
+		pr_err("cannot register /dev/cobjvm: %d\n", ret);
+		return ret;
+	}
+	pr_info("loaded, ABI %d, %u CPUs online\n", COBJVM_ABI_VERSION,
+		num_online_cpus());
+	return 0;
+}
+
+static void __exit cobjvm_exit(void)
+{
+	misc_deregister(&cobjvm_misc);
+	pr_info("unloaded\n");
+}
+
+module_init(cobjvm_init);
+module_exit(cobjvm_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("mk clustered objects and distributed VM objects");
+MODULE_VERSION("0.1");

@@ -1,0 +1,6 @@
+# Command-line tools in $(BUILD)/bin.
+$(BUILD)/bin/mkinfo: $(BUILD)/obj/tools/mkinfo.o $(LIBMK_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MK_LDFLAGS) $^ -o $@
+
+USER_TARGETS += $(BUILD)/bin/mkinfo
