@@ -53,11 +53,16 @@ test-modules:
 	@mkdir -p $(BUILD)/tests/kmod
 	cp tests/kmod/mkvm_selftest.ko $(BUILD)/tests/kmod/
 
-check: all tests test-modules
+# Both do all set-up first (make deps is fast once done).
+check:
+	$(MAKE) deps
+	$(MAKE) all tests test-modules
 	$(MAKE) BUILD=$(BUILD)/asan SAN=1 user tests
 	tests/run --build $(BUILD)
 
-demo: all
+demo:
+	$(MAKE) deps
+	$(MAKE) all
 	tools/demo
 
 deps:
