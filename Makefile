@@ -21,6 +21,7 @@ endif
 # Each component's module.mk adds to these.
 USER_TARGETS :=
 TEST_TARGETS :=
+BENCH_TARGETS :=
 
 .PHONY: all user modules test-modules tests check demo bench deps clean
 all: user modules
@@ -28,6 +29,7 @@ all: user modules
 include libmk/module.mk
 include tools/module.mk
 include tests/module.mk
+include bench/module.mk
 
 user: $(USER_TARGETS)
 tests: $(TEST_TARGETS)
@@ -59,6 +61,11 @@ check:
 	$(MAKE) all tests test-modules
 	$(MAKE) BUILD=$(BUILD)/asan SAN=1 user tests
 	tests/run --build $(BUILD)
+
+# Benchmarks, each beside its baseline in one run: BENCH_CPUS=A,B picks the
+# two cores (default 0,1). Results in bench/results/.
+bench: user $(BENCH_TARGETS)
+	bench/run --build $(BUILD)
 
 demo:
 	$(MAKE) deps

@@ -26,4 +26,179 @@ struct mkchan_info {
 #define MKCHAN_IOC_MAGIC	0xe7
 #define MKCHAN_IOC_INFO		_IOR(MKCHAN_IOC_MAGIC, 0x00, struct mkchan_info)
 
+/*
+ * Ring layout
+ * ===========
+ *
+ * A channel carries messages one way through a single-producer,
+ * single-consumer ring in memory both sides map (memfd pages in the
+ * user-space fallback, module pages later). Everything lives in one block;
+ * every part starts on its own 64-byte cache line so that each line has a
+ * single writer and cores never fight over a line they both write:
+ *
+ *   offset 0     struct mkchan_ring_info  geometry; written once by the
+ *                                         creator, read once per attach
+ *   offset 64    struct mkchan_ring_cons  consumer's published head; only
+ *                                         the consumer writes it
+ *   offset 128   struct mkchan_ring_wait  sleep flag + futex word for
+ *                                         poll-then-block
+ *   offset 192   slots[slots]             64 bytes each; only the producer
+ *                                         writes them
+ *
+ * The block is MKCHAN_RING_BYTES(slots) bytes and must be 64-byte aligned.
+ * slots is a power of two in [MKCHAN_RING_MIN_SLOTS, MKCHAN_RING_MAX_SLOTS],
+ * chosen by the creator.
+ *
+ * Slots. Message number n (counting from 0 since the ring was created)
+ * starts in slot n % slots. A slot is one cache line: an 8-byte header word
+ * and a 56-byte payload. The producer writes the payload first and then
+ * stores the header word with release ordering; the consumer loads the
+ * header of the slot it expects next with acquire ordering, so seeing the
+ * header means seeing the payload, with no other shared write per message.
+ *
+ * The header's sequence field holds (__u32)(n + 1) for the slot that
+ * carries message n. A zeroed ring is therefore a valid empty ring, and
+ * the consumer tells a fresh slot from one left over from the previous lap
+ * by the sequence alone: it never writes into the slots, so the forward
+ * ring stays a one-writer area (and can even be mapped read-only on the
+ * consumer's side). In the slot it expects message n in, an honest
+ * producer only ever leaves seq n + 1 (fresh) or n + 1 - slots (stale; 0
+ * while n < slots); anything else is corruption.
+ *
+ * Messages larger than MKCHAN_RING_PAYLOAD bytes take several consecutive
+ * slots (fragments). Every fragment carries the number of slots the whole
+ * message takes; the first has MKCHAN_RING_F_FIRST, the last
+ * MKCHAN_RING_F_LAST, a single-slot message has both, middle fragments
+ * neither. All fragments but the last are full (56 bytes), and the last
+ * holds 1..56 bytes, so the message length is known from the first and the
+ * last header: (nslots - 1) * 56 + len(last). The producer stores the
+ * first fragment's header last, so a message becomes visible whole: a
+ * consumer never waits in the middle of a message, and it can size its
+ * buffer before it consumes anything. A message takes at most every slot
+ * of the ring, so the largest is MKCHAN_RING_MAX_MSG(slots) bytes.
+ *
+ * Credits. The consumer publishes in mkchan_ring_cons.head (release) how
+ * many slots it has finished with; the producer may reuse slot n % slots
+ * for message n only once head > n - slots (it loads head with acquire).
+ * The producer keeps the last head it saw and looks again only when the
+ * ring seems full, and the consumer publishes lazily, so the line moves
+ * between cores rarely. To keep a waiting producer from starving on
+ * credits that were never published, the consumer publishes whenever it
+ * finds no further message in the ring, and at least every slots / 4
+ * slots: a consumer that has drained the ring has published everything.
+ * The producer checks that head never goes backwards nor passes what it
+ * has sent.
+ *
+ * Waiting. mkchan_ring_wait serves a consumer that blocks instead of
+ * polling: it reads futex, sets sleeping, rechecks the next slot, waits on
+ * futex while it still holds the value read, and clears sleeping once
+ * awake. A producer that finds sleeping set after publishing a message
+ * bumps futex and wakes the consumer. Both sides put a full barrier
+ * between their store and their load so a wake-up cannot be lost; a
+ * producer whose consumer never blocks only reads the line.
+ *
+ * Neither side trusts anything it reads from the block: lengths, flags,
+ * sequence numbers, slot counts and the published head are checked before
+ * they are used, and a side that sees an impossible value reports the
+ * channel broken rather than reading or writing outside the block.
+ */
+#define MKCHAN_RING_MAGIC		0x676e726bU	/* "krng" */
+#define MKCHAN_RING_VERSION		1
+
+#define MKCHAN_RING_SLOT_SIZE		64
+#define MKCHAN_RING_HDR_SIZE		8
+#define MKCHAN_RING_PAYLOAD		(MKCHAN_RING_SLOT_SIZE - MKCHAN_RING_HDR_SIZE)
+#define MKCHAN_RING_MIN_SLOTS		2
+/* The header's slot count is 16 bits wide and a message may fill the ring. */
+#define MKCHAN_RING_MAX_SLOTS		32768
+
+#define MKCHAN_RING_INFO_OFFSET		0
+#define MKCHAN_RING_CONS_OFFSET		64
+#define MKCHAN_RING_WAIT_OFFSET		128
+#define MKCHAN_RING_SLOTS_OFFSET	192
+#define MKCHAN_RING_BYTES(slots) \
+	(MKCHAN_RING_SLOTS_OFFSET + (__u64)(slots) * MKCHAN_RING_SLOT_SIZE)
+#define MKCHAN_RING_MAX_MSG(slots)	((__u64)(slots) * MKCHAN_RING_PAYLOAD)
+
+/*
+ * Header word: bits 0-31 sequence, 32-39 payload bytes in this slot,
+ * 40-47 flags, 48-63 slots the whole message takes (1..slots).
+ */
+#define MKCHAN_RING_SEQ_MASK		0xffffffffULL
+#define MKCHAN_RING_LEN_SHIFT		32
+#define MKCHAN_RING_LEN_MASK		0xffULL
+#define MKCHAN_RING_FLAGS_SHIFT		40
+#define MKCHAN_RING_FLAGS_MASK		0xffULL
+#define MKCHAN_RING_NSLOTS_SHIFT	48
+#define MKCHAN_RING_NSLOTS_MASK		0xffffULL
+
+#define MKCHAN_RING_F_FIRST		0x01	/* first slot of a message */
+#define MKCHAN_RING_F_LAST		0x02	/* last slot of a message */
+#define MKCHAN_RING_F_ALL		(MKCHAN_RING_F_FIRST | MKCHAN_RING_F_LAST)
+
+#define MKCHAN_RING_HDR(seq, len, flags, nslots)				\
+	(((__u64)(seq) & MKCHAN_RING_SEQ_MASK) |				\
+	 (((__u64)(len) & MKCHAN_RING_LEN_MASK) << MKCHAN_RING_LEN_SHIFT) |	\
+	 (((__u64)(flags) & MKCHAN_RING_FLAGS_MASK) << MKCHAN_RING_FLAGS_SHIFT) | \
+	 (((__u64)(nslots) & MKCHAN_RING_NSLOTS_MASK) << MKCHAN_RING_NSLOTS_SHIFT))
+#define MKCHAN_RING_HDR_SEQ(h)		((__u32)((h) & MKCHAN_RING_SEQ_MASK))
+#define MKCHAN_RING_HDR_LEN(h) \
+	((__u32)(((h) >> MKCHAN_RING_LEN_SHIFT) & MKCHAN_RING_LEN_MASK))
+#define MKCHAN_RING_HDR_FLAGS(h) \
+	((__u32)(((h) >> MKCHAN_RING_FLAGS_SHIFT) & MKCHAN_RING_FLAGS_MASK))
+#define MKCHAN_RING_HDR_NSLOTS(h) \
+	((__u32)(((h) >> MKCHAN_RING_NSLOTS_SHIFT) & MKCHAN_RING_NSLOTS_MASK))
+
+/* Geometry, written by the creator before the block is shared. */
+struct mkchan_ring_info {
+	__u32 magic;		/* MKCHAN_RING_MAGIC */
+	__u16 version;		/* MKCHAN_RING_VERSION */
+	__u16 slot_size;	/* MKCHAN_RING_SLOT_SIZE */
+	__u32 slots;		/* power of two, MIN_SLOTS..MAX_SLOTS */
+	__u32 flags;		/* none defined; must be zero */
+	__u64 reserved[6];	/* must be zero */
+} __attribute__((aligned(64)));
+
+/* Owned by the consumer: the producer only reads it. */
+struct mkchan_ring_cons {
+	__u64 head;		/* slots consumed so far (message positions) */
+	__u64 reserved[7];
+} __attribute__((aligned(64)));
+
+/* Poll-then-block: see "Waiting" above. */
+struct mkchan_ring_wait {
+	__u32 futex;		/* bumped by the producer on each wake-up */
+	__u32 sleeping;		/* non-zero while the consumer may block */
+	__u64 reserved[7];
+} __attribute__((aligned(64)));
+
+struct mkchan_ring_slot {
+	__u64 hdr;				/* MKCHAN_RING_HDR() */
+	__u8 payload[MKCHAN_RING_PAYLOAD];
+} __attribute__((aligned(64)));
+
+struct mkchan_ring {
+	struct mkchan_ring_info info;
+	struct mkchan_ring_cons cons;
+	struct mkchan_ring_wait wait;
+	struct mkchan_ring_slot slots[];
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(struct mkchan_ring_info) == 64, "ring info line");
+_Static_assert(sizeof(struct mkchan_ring_cons) == 64, "ring consumer line");
+_Static_assert(sizeof(struct mkchan_ring_wait) == 64, "ring wait line");
+_Static_assert(sizeof(struct mkchan_ring_slot) == MKCHAN_RING_SLOT_SIZE,
+	       "ring slot is one cache line");
+_Static_assert(__builtin_offsetof(struct mkchan_ring, cons) ==
+	       MKCHAN_RING_CONS_OFFSET, "ring consumer line offset");
+_Static_assert(__builtin_offsetof(struct mkchan_ring, wait) ==
+	       MKCHAN_RING_WAIT_OFFSET, "ring wait line offset");
+_Static_assert(__builtin_offsetof(struct mkchan_ring, slots) ==
+	       MKCHAN_RING_SLOTS_OFFSET, "ring slots offset");
+_Static_assert(MKCHAN_RING_MAX_SLOTS <= MKCHAN_RING_NSLOTS_MASK + 1 &&
+	       MKCHAN_RING_PAYLOAD <= MKCHAN_RING_LEN_MASK,
+	       "header fields too narrow");
+#endif
+
 #endif /* _UAPI_MK_MKCHAN_H */

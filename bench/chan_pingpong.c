@@ -1,0 +1,869 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * chan_pingpong: the libmk ring against the cache-line floor and the Linux
+ * IPC paths, side by side in one run (timings on a shared or virtual
+ * machine drift between runs; ratios within one run hold up).
+ *
+ *   one-way latency = round trip / 2, two threads pinned to --cpus A,B:
+ *     raw     two threads flipping one shared 64-byte-aligned word (floor)
+ *     raw2    one line each way, each written by one side only: the floor
+ *             for any channel whose receiver never writes into the
+ *             sender's line, the ring included
+ *     ring    two libmk rings, one each way, both threads polling
+ *     pipe, eventfd + shared slot, futex wait/wake, unix SOCK_SEQPACKET
+ *   same-core round trips (both threads on A): ring (poll, sched_yield
+ *     when empty) and pipe
+ *   ring throughput, 8-byte messages, A -> B:
+ *     window W: at most W unacknowledged messages; the receiver acks
+ *       cumulatively after each batch it takes (up to 16) on a second ring
+ *     streaming: no acks, only ring credits, ring sizes 64..1024; and
+ *       with the batch calls
+ *
+ * Every figure is the median of --reps runs. Messages carry sequence
+ * numbers and every receiver checks them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mk/ring.h>
+
+#define LINE	64
+#define MAXREPS	64
+#define BATCH	16
+
+static void die(const char *what)
+{
+	fprintf(stderr, "chan_pingpong: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void die_msg(const char *what, uint64_t got, uint64_t want)
+{
+	fprintf(stderr, "chan_pingpong: %s: got %llu, want %llu\n", what,
+		(unsigned long long)got, (unsigned long long)want);
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *zalloc_aligned(size_t len)
+{
+	size_t rounded = (len + 4095) & ~(size_t)4095;
+	void *p = aligned_alloc(4096, rounded);
+
+	if (!p)
+		die("aligned_alloc");
+	memset(p, 0, rounded);	/* fault the pages in before anything is timed */
+	return p;
+}
+
+/* --- shared state --- */
+
+/* A word alone in its cache line. */
+struct line {
+	_Alignas(LINE) _Atomic uint64_t v;
+	_Atomic uint32_t f;	/* futex word */
+};
+
+/* What one thread uses, in lines of its own so that the two never share. */
+struct side {
+	_Alignas(LINE) struct mk_ring_tx tx;
+	struct mk_ring_rx rx;
+	int rfd, wfd;
+	struct line *out, *in;
+};
+
+struct pp {
+	struct side side[2];		/* [0] ping / sender, [1] pong / receiver */
+	struct line lines[3];
+	void *ring[2];
+	unsigned int slots;
+	bool yield;			/* same core: give the CPU away when empty */
+	uint64_t n, warm;
+	int cpu[2];
+	pthread_barrier_t bar;
+	uint64_t t0, t1;
+};
+
+static struct pp *pp_new(void)
+{
+	struct pp *p = zalloc_aligned(sizeof(*p));
+
+	for (int i = 0; i < 2; i++)
+		p->side[i].rfd = p->side[i].wfd = -1;
+	return p;
+}
+
+static void pp_free(struct pp *p)
+{
+	for (int i = 0; i < 2; i++) {
+		free(p->ring[i]);
+		if (p->side[i].rfd >= 0)
+			close(p->side[i].rfd);
+		if (p->side[i].wfd >= 0 && p->side[i].wfd != p->side[i].rfd)
+			close(p->side[i].wfd);
+	}
+	free(p);
+}
+
+/* ring[0] carries side 0 -> side 1, ring[1] the way back. */
+static void rings_setup(struct pp *p, unsigned int slots0, unsigned int slots1)
+{
+	unsigned int slots[2] = { slots0, slots1 };
+
+	for (int i = 0; i < 2; i++) {
+		size_t len = mk_ring_bytes(slots[i]);
+
+		p->ring[i] = zalloc_aligned(len);
+		if (mk_ring_init(p->ring[i], len, slots[i]) ||
+		    mk_ring_attach_tx(&p->side[i].tx, p->ring[i], len) ||
+		    mk_ring_attach_rx(&p->side[!i].rx, p->ring[i], len)) {
+			errno = EINVAL;
+			die("ring setup");
+		}
+	}
+}
+
+static inline void ring_send(struct pp *p, struct side *s, uint64_t v)
+{
+	int ret;
+
+	while ((ret = mk_ring_try_send(&s->tx, &v, sizeof(v))) == -EAGAIN)
+		if (p->yield)
+			sched_yield();
+	if (ret)
+		die_msg("ring send", (uint64_t)-ret, 0);
+}
+
+static inline uint64_t ring_recv(struct pp *p, struct side *s)
+{
+	uint64_t v;
+	size_t len;
+	int ret;
+
+	while ((ret = mk_ring_try_recv(&s->rx, &v, sizeof(v), &len)) == -EAGAIN)
+		if (p->yield)
+			sched_yield();
+	if (ret || len != sizeof(v))
+		die_msg("ring recv", (uint64_t)-ret, 0);
+	return v;
+}
+
+static void fd_write(int fd, uint64_t v)
+{
+	if (write(fd, &v, sizeof(v)) != sizeof(v))
+		die("write");
+}
+
+static uint64_t fd_read(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		die("read");
+	return v;
+}
+
+static long futex(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
+}
+
+/* --- round-trip methods: ping sends i and waits for i back --- */
+
+struct method {
+	const char *key;
+	const char *label;
+	bool blocking;
+	void (*setup)(struct pp *p);
+	void (*ping)(struct pp *p, uint64_t from, uint64_t n);
+	void (*pong)(struct pp *p, uint64_t from, uint64_t n);
+};
+
+static void raw_setup(struct pp *p)
+{
+	atomic_store(&p->lines[0].v, 0);
+}
+
+static void raw_ping(struct pp *p, uint64_t from, uint64_t n)
+{
+	_Atomic uint64_t *w = &p->lines[0].v;
+
+	for (uint64_t i = from; i < from + n; i++) {
+		atomic_store_explicit(w, 2 * i + 1, memory_order_release);
+		while (atomic_load_explicit(w, memory_order_acquire) != 2 * i + 2)
+			;
+	}
+}
+
+static void raw_pong(struct pp *p, uint64_t from, uint64_t n)
+{
+	_Atomic uint64_t *w = &p->lines[0].v;
+
+	for (uint64_t i = from; i < from + n; i++) {
+		while (atomic_load_explicit(w, memory_order_acquire) != 2 * i + 1)
+			;
+		atomic_store_explicit(w, 2 * i + 2, memory_order_release);
+	}
+}
+
+static void raw2_ping(struct pp *p, uint64_t from, uint64_t n)
+{
+	_Atomic uint64_t *out = &p->lines[0].v, *in = &p->lines[1].v;
+
+	for (uint64_t i = from + 1; i <= from + n; i++) {
+		atomic_store_explicit(out, i, memory_order_release);
+		while (atomic_load_explicit(in, memory_order_acquire) != i)
+			;
+	}
+}
+
+static void raw2_pong(struct pp *p, uint64_t from, uint64_t n)
+{
+	_Atomic uint64_t *in = &p->lines[0].v, *out = &p->lines[1].v;
+
+	for (uint64_t i = from + 1; i <= from + n; i++) {
+		while (atomic_load_explicit(in, memory_order_acquire) != i)
+			;
+		atomic_store_explicit(out, i, memory_order_release);
+	}
+}
+
+static void ring_setup(struct pp *p)
+{
+	rings_setup(p, 64, 64);
+}
+
+static void ring_ping(struct pp *p, uint64_t from, uint64_t n)
+{
+	struct side *s = &p->side[0];
+
+	for (uint64_t i = from; i < from + n; i++) {
+		uint64_t v;
+
+		ring_send(p, s, i);
+		v = ring_recv(p, s);
+		if (v != i)
+			die_msg("ring reply", v, i);
+	}
+}
+
+static void ring_pong(struct pp *p, uint64_t from, uint64_t n)
+{
+	struct side *s = &p->side[1];
+
+	for (uint64_t i = from; i < from + n; i++) {
+		uint64_t v = ring_recv(p, s);
+
+		if (v != i)
+			die_msg("ring request", v, i);
+		ring_send(p, s, v);
+	}
+}
+
+static void pipe_setup(struct pp *p)
+{
+	int a[2], b[2];
+
+	if (pipe2(a, O_CLOEXEC) || pipe2(b, O_CLOEXEC))
+		die("pipe");
+	p->side[0].wfd = a[1];
+	p->side[1].rfd = a[0];
+	p->side[1].wfd = b[1];
+	p->side[0].rfd = b[0];
+}
+
+static void eventfd_setup(struct pp *p)
+{
+	int a = eventfd(0, EFD_CLOEXEC), b = eventfd(0, EFD_CLOEXEC);
+
+	if (a < 0 || b < 0)
+		die("eventfd");
+	p->side[0].wfd = p->side[1].rfd = a;
+	p->side[1].wfd = p->side[0].rfd = b;
+	p->side[0].out = p->side[1].in = &p->lines[0];
+	p->side[1].out = p->side[0].in = &p->lines[1];
+}
+
+static void seqpacket_setup(struct pp *p)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		die("socketpair");
+	p->side[0].rfd = p->side[0].wfd = sv[0];
+	p->side[1].rfd = p->side[1].wfd = sv[1];
+}
+
+/* pipe and seqpacket: the value travels through the kernel. */
+static void fd_ping(struct pp *p, uint64_t from, uint64_t n)
+{
+	struct side *s = &p->side[0];
+
+	for (uint64_t i = from; i < from + n; i++) {
+		uint64_t v;
+
+		fd_write(s->wfd, i);
+		v = fd_read(s->rfd);
+		if (v != i)
+			die_msg("fd reply", v, i);
+	}
+}
+
+static void fd_pong(struct pp *p, uint64_t from, uint64_t n)
+{
+	struct side *s = &p->side[1];
+
+	for (uint64_t i = from; i < from + n; i++) {
+		uint64_t v = fd_read(s->rfd);
+
+		if (v != i)
+			die_msg("fd request", v, i);
+		fd_write(s->wfd, v);
+	}
+}
+
+/* eventfd: the value sits in shared memory, the eventfd only wakes. */
+static void efd_ping(struct pp *p, uint64_t from, uint64_t n)
+{
+	struct side *s = &p->side[0];
+
+	for (uint64_t i = from; i < from + n; i++) {
+		uint64_t v;
+
+		atomic_store_explicit(&s->out->v, i, memory_order_relaxed);
+		fd_write(s->wfd, 1);
+		fd_read(s->rfd);
+		v = atomic_load_explicit(&s->in->v, memory_order_relaxed);
+		if (v != i)
+			die_msg("eventfd reply", v, i);
+	}
+}
+
+static void efd_pong(struct pp *p, uint64_t from, uint64_t n)
+{
+	struct side *s = &p->side[1];
+
+	for (uint64_t i = from; i < from + n; i++) {
+		uint64_t v;
+
+		fd_read(s->rfd);
+		v = atomic_load_explicit(&s->in->v, memory_order_relaxed);
+		if (v != i)
+			die_msg("eventfd request", v, i);
+		atomic_store_explicit(&s->out->v, v, memory_order_relaxed);
+		fd_write(s->wfd, 1);
+	}
+}
+
+static void futex_setup(struct pp *p)
+{
+	p->side[0].out = p->side[1].in = &p->lines[0];
+	p->side[1].out = p->side[0].in = &p->lines[1];
+	atomic_store(&p->lines[0].f, 0);
+	atomic_store(&p->lines[1].f, 0);
+}
+
+/* Waits until the futex word holds @want; no spinning, as a blocking peer. */
+static void futex_await(_Atomic uint32_t *f, uint32_t want)
+{
+	uint32_t v;
+
+	while ((v = atomic_load_explicit(f, memory_order_acquire)) != want)
+		if (futex(f, FUTEX_WAIT_PRIVATE, v) && errno != EAGAIN && errno != EINTR)
+			die("futex wait");
+}
+
+static void futex_post(_Atomic uint32_t *f, uint32_t v)
+{
+	atomic_store_explicit(f, v, memory_order_release);
+	if (futex(f, FUTEX_WAKE_PRIVATE, 1) < 0)
+		die("futex wake");
+}
+
+static void futex_ping(struct pp *p, uint64_t from, uint64_t n)
+{
+	struct side *s = &p->side[0];
+
+	for (uint64_t i = from; i < from + n; i++) {
+		futex_post(&s->out->f, (uint32_t)i + 1);
+		futex_await(&s->in->f, (uint32_t)i + 1);
+	}
+}
+
+static void futex_pong(struct pp *p, uint64_t from, uint64_t n)
+{
+	struct side *s = &p->side[1];
+
+	for (uint64_t i = from; i < from + n; i++) {
+		futex_await(&s->in->f, (uint32_t)i + 1);
+		futex_post(&s->out->f, (uint32_t)i + 1);
+	}
+}
+
+static const struct method m_raw = { "raw", "raw cache line (floor)", false,
+	raw_setup, raw_ping, raw_pong };
+static const struct method m_raw2 = { "raw2", "raw, one line each way", false,
+	raw_setup, raw2_ping, raw2_pong };
+static const struct method m_ring = { "ring", "mk ring, polling", false,
+	ring_setup, ring_ping, ring_pong };
+static const struct method m_pipe = { "pipe", "pipe", true,
+	pipe_setup, fd_ping, fd_pong };
+static const struct method m_efd = { "eventfd", "eventfd + shared slot", true,
+	eventfd_setup, efd_ping, efd_pong };
+static const struct method m_futex = { "futex", "futex wait/wake", true,
+	futex_setup, futex_ping, futex_pong };
+static const struct method m_seqpacket = { "seqpacket", "unix SOCK_SEQPACKET", true,
+	seqpacket_setup, fd_ping, fd_pong };
+
+/* --- threads --- */
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	errno = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (errno)
+		die("pinning to a CPU");
+}
+
+struct job {
+	struct pp *p;
+	const struct method *m;
+	void (*fn)(struct pp *p, int side);	/* throughput jobs */
+	int side;
+};
+
+static void *rt_thread(void *arg)
+{
+	struct job *j = arg;
+	struct pp *p = j->p;
+
+	pin(p->cpu[j->side]);
+	pthread_barrier_wait(&p->bar);
+	if (j->side) {
+		j->m->pong(p, 0, p->warm + p->n);
+		return NULL;
+	}
+	j->m->ping(p, 0, p->warm);
+	p->t0 = now_ns();
+	j->m->ping(p, p->warm, p->n);
+	p->t1 = now_ns();
+	return NULL;
+}
+
+static void *fn_thread(void *arg)
+{
+	struct job *j = arg;
+
+	pin(j->p->cpu[j->side]);
+	pthread_barrier_wait(&j->p->bar);
+	j->fn(j->p, j->side);
+	return NULL;
+}
+
+/* Runs side 0 and side 1 of a test in two pinned threads. */
+static void run_pair(struct pp *p, struct job j[2], void *(*thread)(void *))
+{
+	pthread_t t[2];
+
+	if (pthread_barrier_init(&p->bar, NULL, 2))
+		die("barrier");
+	for (int i = 0; i < 2; i++) {
+		errno = pthread_create(&t[i], NULL, thread, &j[i]);
+		if (errno)
+			die("pthread_create");
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&p->bar);
+}
+
+/* One-way latency in ns of one run of @m. */
+static double rt_once(const struct method *m, int cpu_a, int cpu_b, uint64_t n,
+		      bool yield)
+{
+	struct pp *p = pp_new();
+	struct job j[2] = { { .p = p, .m = m, .side = 0 }, { .p = p, .m = m, .side = 1 } };
+	double ns;
+
+	p->cpu[0] = cpu_a;
+	p->cpu[1] = cpu_b;
+	p->n = n;
+	p->warm = n / 10 + 100;
+	p->yield = yield;
+	m->setup(p);
+	run_pair(p, j, rt_thread);
+	ns = (double)(p->t1 - p->t0) / (double)n / 2;
+	pp_free(p);
+	return ns;
+}
+
+/* --- throughput --- */
+
+struct tput {
+	unsigned int window;	/* 0: streaming */
+	unsigned int slots;
+	bool batch;
+};
+
+static const struct tput *tp_cur;
+
+/* Sender: at most window unacked messages; acks carry a running count. */
+static void window_fn(struct pp *p, int side)
+{
+	struct side *s = &p->side[side];
+	uint64_t m = p->n, v, cnt;
+	struct iovec iov[BATCH];
+	uint64_t vals[BATCH];
+	size_t lens[BATCH], len;
+	int ret;
+
+	if (side == 0) {
+		uint64_t sent = 0, acked = 0;
+
+		p->t0 = now_ns();
+		while (acked < m) {
+			while (sent < m && sent - acked < tp_cur->window &&
+			       !mk_ring_try_send(&s->tx, &sent, sizeof(sent)))
+				sent++;
+			while (!mk_ring_try_recv(&s->rx, &v, sizeof(v), &len)) {
+				if (v < acked || v > sent)
+					die_msg("ack", v, sent);
+				acked = v;
+			}
+		}
+		p->t1 = now_ns();
+		return;
+	}
+	for (int k = 0; k < BATCH; k++)
+		iov[k] = (struct iovec){ &vals[k], sizeof(vals[k]) };
+	for (cnt = 0; cnt < m;) {
+		ret = mk_ring_recv_batch(&s->rx, iov, lens, BATCH);
+		if (ret == -EAGAIN)
+			continue;
+		if (ret < 0)
+			die_msg("window recv", (uint64_t)-ret, 0);
+		for (int k = 0; k < ret; k++, cnt++)
+			if (vals[k] != cnt)
+				die_msg("window message", vals[k], cnt);
+		while (mk_ring_try_send(&s->tx, &cnt, sizeof(cnt)) == -EAGAIN)
+			;
+	}
+}
+
+static void stream_fn(struct pp *p, int side)
+{
+	struct side *s = &p->side[side];
+	uint64_t m = p->n, v;
+	struct iovec iov[BATCH];
+	uint64_t vals[BATCH];
+	size_t lens[BATCH], len;
+	int ret;
+
+	for (int k = 0; k < BATCH; k++)
+		iov[k] = (struct iovec){ &vals[k], sizeof(vals[k]) };
+	if (side == 0) {
+		p->t0 = now_ns();
+		for (uint64_t i = 0; i < m;) {
+			if (tp_cur->batch) {
+				unsigned int k, b = m - i < BATCH ? (unsigned int)(m - i) : BATCH;
+
+				for (k = 0; k < b; k++)
+					vals[k] = i + k;
+				ret = mk_ring_send_batch(&s->tx, iov, b);
+				if (ret > 0)
+					i += (unsigned int)ret;
+			} else if (!mk_ring_try_send(&s->tx, &i, sizeof(i))) {
+				i++;
+			}
+		}
+		return;
+	}
+	for (uint64_t i = 0; i < m;) {
+		if (tp_cur->batch) {
+			ret = mk_ring_recv_batch(&s->rx, iov, lens, BATCH);
+			for (int k = 0; k < ret; k++, i++)
+				if (vals[k] != i)
+					die_msg("stream message", vals[k], i);
+		} else if (!mk_ring_try_recv(&s->rx, &v, sizeof(v), &len)) {
+			if (v != i)
+				die_msg("stream message", v, i);
+			i++;
+		}
+	}
+	p->t1 = now_ns();
+}
+
+/* Messages per second of one run. */
+static double tput_once(const struct tput *t, int cpu_a, int cpu_b, uint64_t m)
+{
+	struct pp *p = pp_new();
+	struct job j[2] = { { .p = p, .side = 0 }, { .p = p, .side = 1 } };
+	double rate;
+
+	tp_cur = t;
+	p->cpu[0] = cpu_a;
+	p->cpu[1] = cpu_b;
+	p->n = m;
+	rings_setup(p, t->slots, t->window ? 64 : 2);
+	j[0].fn = j[1].fn = t->window ? window_fn : stream_fn;
+	run_pair(p, j, fn_thread);
+	rate = (double)m * 1e9 / (double)(p->t1 - p->t0);
+	pp_free(p);
+	return rate;
+}
+
+/* --- statistics and output --- */
+
+struct summary {
+	double med, min, max;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static struct summary summarize(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return (struct summary){
+		.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2,
+		.min = v[0],
+		.max = v[n - 1],
+	};
+}
+
+struct result {
+	const char *key;
+	const char *label;
+	struct summary st;
+	uint64_t n;
+};
+
+static void json_stat(FILE *f, const struct result *r, int count, const char *unit)
+{
+	for (int i = 0; i < count; i++)
+		fprintf(f, "    \"%s\": { \"median_%s\": %.2f, \"min_%s\": %.2f, "
+			"\"max_%s\": %.2f, \"count\": %llu }%s\n",
+			r[i].key, unit, r[i].st.med, unit, r[i].st.min, unit, r[i].st.max,
+			(unsigned long long)r[i].n, i + 1 < count ? "," : "");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: chan_pingpong [--cpus A,B] [--iters N] [--reps R] [--msgs M] [--json FILE]\n"
+		"  --cpus A,B  the two CPUs to pin to (default 0,1); same-core runs use A\n"
+		"  --iters N   round trips per run for polling methods (default 100000);\n"
+		"              blocking methods and same-core runs use N/10\n"
+		"  --reps R    runs per figure, median reported (default 5)\n"
+		"  --msgs M    messages per throughput run (default 2000000; window 1\n"
+		"              sends 5 x --iters instead)\n"
+		"  --json FILE also write the results as JSON\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "iters", required_argument, NULL, 'i' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "msgs", required_argument, NULL, 'm' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static const struct method *const cross[] = {
+		&m_raw, &m_raw2, &m_ring, &m_pipe, &m_efd, &m_futex, &m_seqpacket,
+	};
+	static const struct tput tputs[] = {
+		{ 1, 64, false }, { 8, 64, false }, { 64, 64, false },
+		{ 0, 64, false }, { 0, 256, false }, { 0, 1024, false },
+		{ 0, 256, true },
+	};
+	static const char *const tput_keys[] = {
+		"window_1", "window_8", "window_64",
+		"stream_ring64", "stream_ring256", "stream_ring1024", "stream_ring256_batch16",
+	};
+	static const char *const tput_labels[] = {
+		"window 1 (ring 64, cumulative acks)", "window 8", "window 64",
+		"streaming, ring 64", "streaming, ring 256", "streaming, ring 1024",
+		"streaming, ring 256, batches of 16",
+	};
+	enum { NCROSS = sizeof(cross) / sizeof(cross[0]), NTPUT = sizeof(tputs) / sizeof(tputs[0]) };
+	struct result lat[NCROSS], same[2], tp[NTPUT];
+	int cpu_a = 0, cpu_b = 1, reps = 5, opt;
+	uint64_t iters = 100000, msgs = 2000000, slow;
+	const char *json = NULL;
+	double v[MAXREPS];
+	cpu_set_t online;
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			if (sscanf(optarg, "%d,%d", &cpu_a, &cpu_b) != 2 || cpu_a < 0 || cpu_b < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'i':
+			iters = strtoull(optarg, NULL, 0);
+			break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 'm':
+			msgs = strtoull(optarg, NULL, 0);
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || iters < 10 || msgs < 1000 || reps < 1 || reps > MAXREPS ||
+	    cpu_a == cpu_b || cpu_a >= CPU_SETSIZE || cpu_b >= CPU_SETSIZE) {
+		usage(stderr);
+		return 2;
+	}
+	if (sched_getaffinity(0, sizeof(online), &online))
+		die("sched_getaffinity");
+	if (!CPU_ISSET(cpu_a, &online) || !CPU_ISSET(cpu_b, &online)) {
+		fprintf(stderr, "chan_pingpong: CPU %d or %d is not available\n", cpu_a, cpu_b);
+		return 2;
+	}
+	slow = iters / 10 < 1000 ? 1000 : iters / 10;
+
+	/* Interleave the methods within each repetition so drift hits all alike. */
+	double lat_v[NCROSS][MAXREPS], same_v[2][MAXREPS], tp_v[NTPUT][MAXREPS];
+
+	for (int r = 0; r < reps; r++) {
+		for (int k = 0; k < NCROSS; k++)
+			lat_v[k][r] = rt_once(cross[k], cpu_a, cpu_b,
+					      cross[k]->blocking ? slow : iters, false);
+		same_v[0][r] = rt_once(&m_ring, cpu_a, cpu_a, slow, true);
+		same_v[1][r] = rt_once(&m_pipe, cpu_a, cpu_a, slow, false);
+		for (int k = 0; k < NTPUT; k++)
+			tp_v[k][r] = tput_once(&tputs[k], cpu_a, cpu_b,
+					       tputs[k].window == 1 ? iters * 5 : msgs);
+	}
+	for (int k = 0; k < NCROSS; k++) {
+		memcpy(v, lat_v[k], sizeof(double) * (size_t)reps);
+		lat[k] = (struct result){ cross[k]->key, cross[k]->label, summarize(v, reps),
+					  cross[k]->blocking ? slow : iters };
+	}
+	for (int k = 0; k < 2; k++) {
+		memcpy(v, same_v[k], sizeof(double) * (size_t)reps);
+		same[k] = (struct result){ k ? "pipe" : "ring_yield",
+					   k ? "pipe" : "mk ring, poll + sched_yield",
+					   summarize(v, reps), slow };
+	}
+	for (int k = 0; k < NTPUT; k++) {
+		memcpy(v, tp_v[k], sizeof(double) * (size_t)reps);
+		tp[k] = (struct result){ tput_keys[k], tput_labels[k], summarize(v, reps),
+					 tputs[k].window == 1 ? iters * 5 : msgs };
+	}
+
+	double floor_ns = lat[0].st.med, floor2_ns = lat[1].st.med;
+	double ring_ns = lat[2].st.med, pipe_ns = lat[3].st.med;
+	double best_tp = 0;
+
+	for (int k = 0; k < NTPUT; k++)
+		if (tp[k].st.med > best_tp)
+			best_tp = tp[k].st.med;
+
+	printf("chan_pingpong: CPUs %d,%d; median of %d runs; %llu round trips per run "
+	       "(polling), %llu (blocking, same core)\n\n", cpu_a, cpu_b, reps,
+	       (unsigned long long)iters, (unsigned long long)slow);
+	printf("%-34s %9s  %-21s %7s %7s %8s\n", "one-way latency (round trip / 2)",
+	       "ns", "(min-max)", "x raw", "x raw2", "pipe / x");
+	for (int k = 0; k < NCROSS + 2; k++) {
+		const struct result *r = k < NCROSS ? &lat[k] : &same[k - NCROSS];
+		char range[64];
+
+		if (k == NCROSS)
+			printf("same core (CPU %d)\n", cpu_a);
+		snprintf(range, sizeof(range), "(%.1f-%.1f)", r->st.min, r->st.max);
+		printf("  %-32s %9.1f  %-21s %7.2f %7.2f %8.1f\n", r->label, r->st.med,
+		       range, r->st.med / floor_ns, r->st.med / floor2_ns,
+		       pipe_ns / r->st.med);
+	}
+	printf("\nmk ring throughput, 8-byte messages, CPU %d -> %d   M msgs/s  (min-max)\n",
+	       cpu_a, cpu_b);
+	for (int k = 0; k < NTPUT; k++)
+		printf("  %-40s %9.2f  (%.2f-%.2f)\n", tp[k].label, tp[k].st.med / 1e6,
+		       tp[k].st.min / 1e6, tp[k].st.max / 1e6);
+	printf("\ntargets (issue 3)\n");
+	printf("  ring round trip <= 1.3x raw floor:  %.2fx  %s (%.2fx of raw2)\n",
+	       ring_ns / floor_ns, ring_ns / floor_ns <= 1.3 ? "met" : "NOT met",
+	       ring_ns / floor2_ns);
+	printf("  ring >= 20x faster than pipe:       %.1fx  %s\n", pipe_ns / ring_ns,
+	       pipe_ns / ring_ns >= 20 ? "met" : "NOT met");
+	printf("  throughput >= 10 M msgs/s:          %.2f M/s best, %.2f window 64  %s\n",
+	       best_tp / 1e6, tp[2].st.med / 1e6, best_tp >= 10e6 ? "met" : "NOT met");
+
+	if (json) {
+		FILE *f = fopen(json, "w");
+
+		if (!f)
+			die(json);
+		fprintf(f, "{\n  \"bench\": \"chan_pingpong\",\n  \"cpus\": [%d, %d],\n"
+			"  \"reps\": %d,\n  \"iters\": %llu,\n  \"blocking_iters\": %llu,\n"
+			"  \"msgs\": %llu,\n  \"message_bytes\": 8,\n", cpu_a, cpu_b, reps,
+			(unsigned long long)iters, (unsigned long long)slow,
+			(unsigned long long)msgs);
+		fprintf(f, "  \"one_way_ns\": {\n");
+		json_stat(f, lat, NCROSS, "ns");
+		fprintf(f, "  },\n  \"same_core_one_way_ns\": {\n");
+		json_stat(f, same, 2, "ns");
+		fprintf(f, "  },\n  \"ring_throughput_msgs_per_s\": {\n");
+		json_stat(f, tp, NTPUT, "rate");
+		fprintf(f, "  },\n  \"ratios\": {\n"
+			"    \"ring_over_floor\": %.3f,\n    \"ring_over_raw2\": %.3f,\n"
+			"    \"pipe_over_ring\": %.2f,\n"
+			"    \"futex_over_ring\": %.2f,\n    \"same_core_pipe_over_ring\": %.2f\n  },\n",
+			ring_ns / floor_ns, ring_ns / floor2_ns, pipe_ns / ring_ns, lat[5].st.med / ring_ns,
+			same[1].st.med / same[0].st.med);
+		fprintf(f, "  \"targets\": {\n"
+			"    \"ring_within_1_3x_floor\": %s,\n    \"ring_20x_pipe\": %s,\n"
+			"    \"throughput_10M\": %s\n  }\n}\n",
+			ring_ns / floor_ns <= 1.3 ? "true" : "false",
+			pipe_ns / ring_ns >= 20 ? "true" : "false",
+			best_tp >= 10e6 ? "true" : "false");
+		if (fclose(f))
+			die(json);
+	}
+	return 0;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libmk ring: the single-producer, single-consumer cache-line ring under
+ * every mk channel. It works on a memory block the caller provides (memfd
+ * shared memory, pages mapped by mkchan, or plain memory in one process);
+ * the layout of that block is the ABI in <mk/mkchan.h> ("Ring layout").
+ *
+ * One thread sends through a struct mk_ring_tx and one thread receives
+ * through a struct mk_ring_rx; neither call blocks, takes a lock or makes
+ * a system call. The ring validates everything it reads from the block, so
+ * a peer that scribbles over shared memory can make a channel fail with
+ * -EBADMSG but cannot make the other side read or write outside the block.
+ *
+ * Errors are negative errno values:
+ *   -EINVAL    bad arguments (size, alignment, slot count)
+ *   -EPROTO    the block does not hold a ring of this layout version
+ *   -EAGAIN    send: not enough free slots (nothing sent, nothing
+ *              overwritten); receive: no message
+ *   -EMSGSIZE  message longer than mk_ring_max_msg()
+ *   -ENOBUFS   receive buffer too small; the message stays in the ring
+ *   -EBADMSG   the peer broke the ring's rules; the endpoint stays broken
+ */
+#ifndef MK_RING_H
+#define MK_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mk_ring_slot;
+struct mk_ring_cons;
+
+/*
+ * Endpoint state lives in the caller's memory, private to one thread; the
+ * fields are libmk's. The geometry is copied out of the block at attach
+ * time so that a peer rewriting the block later cannot change it. Keep the
+ * endpoints of different threads in different cache lines (the state is
+ * written on every call), or they share a line the ring itself avoids.
+ */
+struct mk_ring_tx {
+	struct mk_ring_slot *slots;
+	const struct mk_ring_cons *cons;
+	uint64_t tail;		/* next message position */
+	uint64_t head;		/* consumer head last seen */
+	uint32_t mask;
+	uint32_t nslots;
+	int err;
+};
+
+struct mk_ring_rx {
+	const struct mk_ring_slot *slots;
+	struct mk_ring_cons *cons;
+	uint64_t head;		/* next message position */
+	uint64_t published;	/* head last written to the block */
+	uint32_t mask;
+	uint32_t nslots;
+	uint32_t publish_every;
+	int err;
+};
+
+/* Bytes a ring of @slots slots needs; 0 if @slots is not a valid count. */
+size_t mk_ring_bytes(unsigned int slots);
+
+/*
+ * The largest message a ring of @slots slots carries: every slot's payload,
+ * @slots * 56 bytes (a message may fill an empty ring). 0 for a bad count.
+ */
+size_t mk_ring_max_msg(unsigned int slots);
+
+/*
+ * Lays out an empty ring of @slots slots (a power of two, 2..32768) in
+ * @mem, which must be 64-byte aligned and at least mk_ring_bytes(@slots)
+ * long. Done once by the creator, before either side attaches.
+ */
+int mk_ring_init(void *mem, size_t len, unsigned int slots);
+
+/*
+ * Attach the producer or the consumer to a ring made by mk_ring_init().
+ * @len is how much of @mem the caller has mapped; the ring must fit in it.
+ * Each side attaches once, before the first message: both start at
+ * message 0.
+ */
+int mk_ring_attach_tx(struct mk_ring_tx *tx, void *mem, size_t len);
+int mk_ring_attach_rx(struct mk_ring_rx *rx, void *mem, size_t len);
+
+/* Largest message this endpoint can carry (see mk_ring_max_msg()). */
+size_t mk_ring_tx_max_msg(const struct mk_ring_tx *tx);
+
+/*
+ * Sends one message of @len bytes (0 allowed). Messages of more than 56
+ * bytes go out as fragments; they are sent whole or not at all. Returns 0,
+ * -EAGAIN when the free slots do not hold it, -EMSGSIZE, -EINVAL, -EBADMSG.
+ */
+int mk_ring_try_send(struct mk_ring_tx *tx, const void *msg, size_t len);
+
+/*
+ * Receives one message into @buf (@cap bytes) and stores its length in
+ * *@len. Returns 0, -EAGAIN when the ring is empty, -ENOBUFS when @cap is
+ * too small (*@len says how much is needed and the message stays in the
+ * ring), -EBADMSG.
+ */
+int mk_ring_try_recv(struct mk_ring_rx *rx, void *buf, size_t cap, size_t *len);
+
+/*
+ * Sends @msgs[0..@n) in order, stopping at the first that does not fit.
+ * Returns how many were sent (1..@n), or the error of the first message
+ * when none was (0 when @n is 0).
+ */
+int mk_ring_send_batch(struct mk_ring_tx *tx, const struct iovec *msgs,
+		       unsigned int n);
+
+/*
+ * Receives up to @n messages, message i into @bufs[i] (iov_len is its
+ * capacity) with its length in @lens[i]. Stops at an empty ring or at a
+ * message that does not fit its buffer (left in the ring). Returns how
+ * many were received (1..@n), or the error for the first message when none
+ * was (with @lens[0] set on -ENOBUFS; 0 when @n is 0). Credits go back to
+ * the producer once per call rather than once per message.
+ */
+int mk_ring_recv_batch(struct mk_ring_rx *rx, const struct iovec *bufs,
+		       size_t *lens, unsigned int n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MK_RING_H */
