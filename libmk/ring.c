@@ -91,7 +91,7 @@ static int ring_attach(void *mem, size_t len, uint32_t *slots)
 	memcpy(&info, mem, sizeof(info));
 	if (info.magic != MKCHAN_RING_MAGIC || info.version != MKCHAN_RING_VERSION ||
 	    info.slot_size != MKCHAN_RING_SLOT_SIZE || info.flags ||
-	    !slots_valid(info.slots))
+	    info.reserved32 || !slots_valid(info.slots))
 		return -EPROTO;
 	for (size_t i = 0; i < sizeof(info.reserved) / sizeof(info.reserved[0]); i++)
 		if (info.reserved[i])

@@ -8,8 +8,8 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBMK_A)
 TEST_TARGETS += $(UNIT_TESTS)
 
 # Programs the VM tests run inside the guest.
-$(BUILD)/tests/vm/%: $(BUILD)/obj/tests/vm/%.o
+$(BUILD)/tests/vm/%: $(BUILD)/obj/tests/vm/%.o $(LIBMK_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MK_LDFLAGS) $^ -o $@
 
-TEST_TARGETS += $(BUILD)/tests/vm/ioctl_abuse
+TEST_TARGETS += $(BUILD)/tests/vm/ioctl_abuse $(BUILD)/tests/vm/mkchan_abi

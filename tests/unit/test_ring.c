@@ -183,9 +183,16 @@ static void test_attach_validation(void **state)
 	info->flags = 1;
 	assert_int_equal(mk_ring_attach_rx(&rx, mem, len), -EPROTO);
 	info->flags = 0;
-	info->reserved[5] = 1;
+	info->reserved[4] = 1;
 	assert_int_equal(mk_ring_attach_rx(&rx, mem, len), -EPROTO);
-	info->reserved[5] = 0;
+	info->reserved[4] = 0;
+	info->reserved32 = 1;
+	assert_int_equal(mk_ring_attach_rx(&rx, mem, len), -EPROTO);
+	info->reserved32 = 0;
+	/* A closed ring still attaches: what is in it can be drained. */
+	info->closed = MKCHAN_RING_CLOSED_PEER;
+	assert_int_equal(mk_ring_attach_rx(&rx, mem, len), 0);
+	info->closed = MKCHAN_RING_OPEN;
 
 	assert_int_equal(mk_ring_attach_tx(&tx, mem, len), 0);
 	assert_int_equal(mk_ring_attach_rx(&rx, mem, len), 0);

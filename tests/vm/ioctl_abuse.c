@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Runs in the guest with mk's modules loaded: throws malformed and random
- * ioctls, bad pointers, reads, writes and mmaps at /dev/mkchan and
- * /dev/cobjvm. Each must fail cleanly (the kernel log is checked by mkvm).
- * Prints TAP.
+ * ioctls, bad pointers, reads, writes and mmaps at every kind of fd the
+ * modules hand out (/dev/mkchan, a mailbox, both channel ends,
+ * /dev/cobjvm). Each must fail cleanly, with nothing leaked (mkchan's
+ * object counters) and nothing in the kernel log (checked by mkvm).
+ * Prints TAP. An optional argument is the random seed.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,95 +22,212 @@
 #include <mk/mkchan.h>
 
 static int n, failed;
+static uint64_t seed;
 
-static void result(int pass, const char *dev, const char *what)
+static void result(bool pass, const char *what, const char *check)
 {
 	n++;
 	if (!pass)
 		failed++;
-	printf("%sok %d - %s: %s\n", pass ? "" : "not ", n, dev, what);
+	printf("%sok %d - %s: %s\n", pass ? "" : "not ", n, what, check);
 }
 
 /* xorshift64: reproducible garbage from a printed seed */
-static uint64_t rnd(uint64_t *s)
+static uint64_t rnd(void)
 {
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
+	seed ^= seed << 13;
+	seed ^= seed >> 7;
+	seed ^= seed << 17;
+	return seed;
 }
 
-static void abuse(const char *path, unsigned long info_cmd, uint64_t seed)
+#define MAXCMDS 8
+
+struct target {
+	const char *what;
+	int fd;
+	unsigned int type;			/* ioctl magic */
+	unsigned long cmds[MAXCMDS];		/* the fd's real commands */
+	unsigned long fault_cmds[MAXCMDS];	/* must touch their argument */
+	unsigned long out_cmds[MAXCMDS];	/* must write their argument */
+	bool mmap_ok;
+};
+
+static bool in(const unsigned long *set, unsigned long cmd)
+{
+	for (int i = 0; i < MAXCMDS && set[i]; i++)
+		if (set[i] == cmd)
+			return true;
+	return false;
+}
+
+static bool fails_with(int fd, unsigned long cmd, void *arg, int err)
+{
+	errno = 0;
+	return ioctl(fd, cmd, arg) == -1 && errno == err;
+}
+
+static void abuse(const struct target *t)
 {
 	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	unsigned char buf[64];
-	int fd = open(path, O_RDWR);
-	int bad = 0;
+	unsigned char buf[64] = { 0 };
+	int bad = 0, i;
 	void *ro, *map;
 
-	result(fd >= 0, path, "opens");
-	if (fd < 0)
-		return;
-
-	/* every other command number of the magic, any direction and size */
-	for (unsigned int nr = 0; nr < 256; nr++) {
-		for (unsigned int dir = 0; dir < 4; dir++) {
-			unsigned long cmd = _IOC(dir, _IOC_TYPE(info_cmd), nr, sizeof(buf));
-
-			if (cmd == info_cmd)
-				continue;
-			if (ioctl(fd, cmd, buf) != -1 || errno != ENOTTY)
+	/* command numbers of the magic with a size no real command has */
+	for (unsigned int nr = 0; nr < 256; nr++)
+		for (unsigned int dir = 0; dir < 4; dir++)
+			if (!fails_with(t->fd, _IOC(dir, t->type, nr, sizeof(buf)), buf, ENOTTY))
 				bad++;
+	result(!bad, t->what, "unknown commands fail with ENOTTY");
+
+	ro = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bad = 0;
+	for (i = 0; i < MAXCMDS && t->fault_cmds[i]; i++) {
+		unsigned long cmd = t->fault_cmds[i];
+
+		if (!fails_with(t->fd, cmd, NULL, EFAULT) ||
+		    !fails_with(t->fd, cmd, (void *)0xffffffff81000000UL, EFAULT) ||
+		    (in(t->out_cmds, cmd) && !fails_with(t->fd, cmd, ro, EFAULT))) {
+			printf("# %s: command %#lx accepted a bad pointer\n", t->what, cmd);
+			bad++;
 		}
 	}
-	result(!bad, path, "unknown commands fail with ENOTTY");
-
-	errno = 0;
-	result(ioctl(fd, info_cmd, NULL) == -1 && errno == EFAULT, path,
-	       "INFO into NULL fails with EFAULT");
-	errno = 0;
-	result(ioctl(fd, info_cmd, (void *)0xffffffff81000000UL) == -1 &&
-	       errno == EFAULT, path, "INFO into a kernel address fails with EFAULT");
-	ro = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	errno = 0;
-	result(ro != MAP_FAILED && ioctl(fd, info_cmd, ro) == -1 && errno == EFAULT,
-	       path, "INFO into a read-only page fails with EFAULT");
+	result(!bad, t->what, "NULL, kernel and read-only arguments fail with EFAULT");
 	munmap(ro, pg);
 
-	/* random command words and arguments; only INFO may succeed */
 	bad = 0;
-	printf("# %s: random ioctls, seed %llu\n", path, (unsigned long long)seed);
-	for (int i = 0; i < 20000; i++) {
-		unsigned long cmd = (unsigned long)(uint32_t)rnd(&seed);
-		unsigned long arg = (unsigned long)rnd(&seed);
+	for (i = 0; i < 20000; i++) {
+		unsigned long cmd = (unsigned long)(uint32_t)rnd();
+		unsigned long arg = (unsigned long)rnd();
 
 		if (i % 3 == 0)
-			cmd = _IOC(cmd >> 30, _IOC_TYPE(info_cmd), cmd & 0xff, (cmd >> 16) & 0x3fff);
+			cmd = _IOC(cmd >> 30, t->type, cmd & 0xff, (cmd >> 16) & 0x3fff);
 		if (i % 5 == 0)
 			arg = (unsigned long)buf;
-		if (ioctl(fd, cmd, arg) == 0 && cmd != info_cmd)
+		if (ioctl(t->fd, cmd, arg) == 0 && !in(t->cmds, cmd))
 			bad++;
 	}
-	result(!bad, path, "20000 random ioctls: none but INFO succeeds");
+	result(!bad, t->what, "20000 random ioctls: only real commands succeed");
 
-	errno = 0;
-	result(read(fd, buf, sizeof(buf)) == -1, path, "read is refused");
-	result(write(fd, buf, sizeof(buf)) == -1, path, "write is refused");
-	map = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	result(map == MAP_FAILED, path, "mmap is refused");
-	if (map != MAP_FAILED)
-		munmap(map, pg);
-	result(close(fd) == 0, path, "closes");
+	result(read(t->fd, buf, sizeof(buf)) == -1, t->what, "read is refused");
+	result(write(t->fd, buf, sizeof(buf)) == -1, t->what, "write is refused");
+	if (!t->mmap_ok) {
+		map = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+		result(map == MAP_FAILED, t->what, "mmap is refused");
+		if (map != MAP_FAILED)
+			munmap(map, pg);
+	}
+}
+
+static long counter(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/misc/mkchan/%s", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * An answer that cannot be written back must undo what the call made:
+ * connect and accept into read-only memory leave no channel behind.
+ */
+static void unwinding(int ctl, int mbox, uint64_t alias, uint64_t cap)
+{
+	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	long chans = counter("channels");
+	struct mkchan_connect *req;
+	struct mkchan_accept acc;
+	int tx;
+
+	req = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*req = (struct mkchan_connect){ .alias = alias, .cap = cap, .slots = 8 };
+	mprotect(req, pg, PROT_READ);
+	result(fails_with(ctl, MKCHAN_IOC_CONNECT, req, EFAULT) && counter("channels") == chans,
+	       "/dev/mkchan", "connect into read-only memory: EFAULT, no channel left");
+	munmap(req, pg);
+
+	tx = ioctl(ctl, MKCHAN_IOC_CONNECT, &(struct mkchan_connect){
+		.alias = alias, .cap = cap, .slots = 8 }) ? -1 : 0;
+	req = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	result(!tx && fails_with(mbox, MKCHAN_IOC_ACCEPT, req, EFAULT) &&
+	       fails_with(mbox, MKCHAN_IOC_ACCEPT, &acc, EAGAIN),
+	       "mailbox", "accept into read-only memory: EFAULT, the channel is gone");
+	munmap(req, pg);
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)getpid() * 2654435761u;
+	struct mkchan_mbox_create mc = { .cpu = MKCHAN_CPU_CURRENT };
+	struct mkchan_connect con = { .slots = 16 };
+	struct mkchan_accept acc;
+	uint64_t alias = 0xab5e, cap = 0;
+	long mb0 = counter("mailboxes"), ch0 = counter("channels"), pg0 = counter("ring_pages");
+	int ctl, cobj;
 
+	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)getpid() * 2654435761u;
 	if (!seed)
 		seed = 1;
-	abuse(MKCHAN_DEVICE, MKCHAN_IOC_INFO, seed);
-	abuse(COBJVM_DEVICE, COBJVM_IOC_INFO, seed);
+	printf("# seed %llu\n", (unsigned long long)seed);
+
+	ctl = open(MKCHAN_DEVICE, O_RDWR);
+	cobj = open(COBJVM_DEVICE, O_RDWR);
+	result(ctl >= 0 && cobj >= 0, "devices", "open");
+	if (ctl < 0 || cobj < 0)
+		return 1;
+	if (ioctl(ctl, MKCHAN_IOC_MBOX_CREATE, &mc) ||
+	    ioctl(mc.fd, MKCHAN_IOC_NAME_ADD, &alias) ||
+	    ioctl(mc.fd, MKCHAN_IOC_CAP_ADD, &cap)) {
+		result(false, "mailbox", "set up");
+		return 1;
+	}
+	con.alias = alias;
+	con.cap = cap;
+	if (ioctl(ctl, MKCHAN_IOC_CONNECT, &con) || ioctl(mc.fd, MKCHAN_IOC_ACCEPT, &acc)) {
+		result(false, "channel", "set up");
+		return 1;
+	}
+
+	const struct target targets[] = {
+		{ "/dev/mkchan", ctl, MKCHAN_IOC_MAGIC,
+		  { MKCHAN_IOC_INFO, MKCHAN_IOC_MBOX_CREATE, MKCHAN_IOC_CONNECT,
+		    MKCHAN_IOC_ALIAS_ADD, MKCHAN_IOC_ALIAS_DEL },
+		  { MKCHAN_IOC_INFO, MKCHAN_IOC_MBOX_CREATE, MKCHAN_IOC_CONNECT,
+		    MKCHAN_IOC_ALIAS_ADD, MKCHAN_IOC_ALIAS_DEL },
+		  { MKCHAN_IOC_INFO, MKCHAN_IOC_MBOX_CREATE }, false },
+		{ "mailbox", mc.fd, MKCHAN_IOC_MAGIC,
+		  { MKCHAN_IOC_NAME_ADD, MKCHAN_IOC_NAME_DEL, MKCHAN_IOC_CAP_ADD,
+		    MKCHAN_IOC_CAP_DEL, MKCHAN_IOC_ACCEPT },
+		  { MKCHAN_IOC_NAME_ADD, MKCHAN_IOC_NAME_DEL, MKCHAN_IOC_CAP_ADD,
+		    MKCHAN_IOC_CAP_DEL },
+		  { MKCHAN_IOC_CAP_ADD }, false },
+		{ "sending end", con.fd, MKCHAN_IOC_MAGIC,
+		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_KICK },
+		  { MKCHAN_IOC_CHAN_INFO }, { MKCHAN_IOC_CHAN_INFO }, true },
+		{ "receiving end", acc.fd, MKCHAN_IOC_MAGIC,
+		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_WAIT },
+		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_WAIT }, { MKCHAN_IOC_CHAN_INFO }, true },
+		{ "/dev/cobjvm", cobj, COBJVM_IOC_MAGIC,
+		  { COBJVM_IOC_INFO }, { COBJVM_IOC_INFO }, { COBJVM_IOC_INFO }, false },
+	};
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+		abuse(&targets[i]);
+	unwinding(ctl, mc.fd, alias, cap);
+
+	/* Random commands may have made mailboxes and channels: all go. */
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	result(counter("mailboxes") == mb0 && counter("channels") == ch0 &&
+	       counter("ring_pages") == pg0, "mkchan",
+	       "every object freed once the fds are closed");
 	printf("1..%d\n", n);
 	return failed != 0;
 }

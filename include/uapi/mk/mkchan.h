@@ -156,8 +156,20 @@ struct mkchan_ring_info {
 	__u16 slot_size;	/* MKCHAN_RING_SLOT_SIZE */
 	__u32 slots;		/* power of two, MIN_SLOTS..MAX_SLOTS */
 	__u32 flags;		/* none defined; must be zero */
-	__u64 reserved[6];	/* must be zero */
+	__u32 closed;		/* MKCHAN_RING_OPEN, or why the channel ended */
+	__u32 reserved32;	/* must be zero */
+	__u64 reserved[5];	/* must be zero */
 } __attribute__((aligned(64)));
+
+/*
+ * info.closed is the one word written after setup, once, by whoever ends
+ * the channel (the module, or the mailbox owner in the user-space
+ * fallback). It sits in the read-mostly info line so that checking it on
+ * every operation costs a load from a line both caches hold shared.
+ */
+#define MKCHAN_RING_OPEN		0
+#define MKCHAN_RING_CLOSED_PEER		1	/* the other end closed: drain, then EPIPE */
+#define MKCHAN_RING_REVOKED		2	/* shot down: ECONNRESET at once */
 
 /* Owned by the consumer: the producer only reads it. */
 struct mkchan_ring_cons {
@@ -200,5 +212,95 @@ _Static_assert(MKCHAN_RING_MAX_SLOTS <= MKCHAN_RING_NSLOTS_MASK + 1 &&
 	       MKCHAN_RING_PAYLOAD <= MKCHAN_RING_LEN_MASK,
 	       "header fields too narrow");
 #endif
+
+/*
+ * Mailboxes and channels (/dev/mkchan)
+ * ====================================
+ *
+ * A mailbox is created on /dev/mkchan and lives as long as its fd. It has
+ * a home CPU (its rings are allocated on that CPU's NUMA node), names
+ * (64-bit aliases of text names; libmk hashes names) and capabilities
+ * (random 64-bit tokens the module hands out). Connecting on /dev/mkchan
+ * with an alias and a capability the mailbox holds returns the sending end
+ * of a new channel at once; the mailbox owner accepts the receiving end.
+ * Both ends mmap the same ring (layout above) at offset 0, MAP_SHARED.
+ *
+ * Removing the name or the capability a channel was opened with, or
+ * closing its mailbox, shoots the channel down: info.closed becomes
+ * MKCHAN_RING_REVOKED, waiters wake, poll reports EPOLLHUP | EPOLLERR and
+ * channel ioctls fail with ECONNRESET. When one end closes, the other sees
+ * MKCHAN_RING_CLOSED_PEER and EPOLLHUP (EPIPE once drained).
+ *
+ * Waking a sleeping receiver uses the wait line's protocol, with
+ * MKCHAN_IOC_WAIT and MKCHAN_IOC_KICK in place of the futex calls: the
+ * receiver sleeps while wait.futex still holds the value it read.
+ */
+#define MKCHAN_CPU_CURRENT	0xffffffffU
+
+struct mkchan_mbox_create {
+	__u32 cpu;		/* home CPU, or MKCHAN_CPU_CURRENT */
+	__u32 flags;		/* none defined; must be zero */
+	__u64 id;		/* out: unique while the module is loaded */
+	__s32 fd;		/* out: the mailbox fd (close-on-exec) */
+	__u32 reserved;		/* must be zero */
+};
+
+struct mkchan_connect {
+	__u64 alias;		/* a name of the mailbox */
+	__u64 cap;		/* a capability it holds */
+	__u32 slots;		/* ring slots: power of two, 2..max_slots */
+	__u32 flags;		/* none defined; must be zero */
+	__s32 fd;		/* out: the sending end */
+	__u32 cpu;		/* out: the mailbox's home CPU */
+	__u64 reserved;		/* must be zero */
+};
+
+struct mkchan_accept {
+	__s32 fd;		/* out: the receiving end */
+	__u32 slots;		/* out */
+	__u64 alias;		/* out: the name it was opened with */
+	__u64 cap;		/* out: the capability it was opened with */
+	__s32 peer_pid;		/* out: connecting process, in our pid namespace */
+	__u32 peer_uid;		/* out: its uid, in our user namespace */
+};
+
+/* Privileged (CAP_SYS_ADMIN): the name service names any mailbox. */
+struct mkchan_alias {
+	__u64 alias;
+	__u64 mbox_id;		/* MKCHAN_IOC_ALIAS_ADD only */
+};
+
+#define MKCHAN_ROLE_TX		1
+#define MKCHAN_ROLE_RX		2
+
+struct mkchan_chan_info {
+	__u32 role;		/* MKCHAN_ROLE_TX or MKCHAN_ROLE_RX */
+	__u32 slots;
+	__u64 map_bytes;	/* mmap length: the ring, in whole pages */
+	__u32 cpu;		/* the mailbox's home CPU */
+	__s32 node;		/* NUMA node the ring pages are on */
+};
+
+struct mkchan_wait {
+	__u32 futex;		/* the wait.futex value read before sleeping */
+	__u32 reserved;		/* must be zero */
+	__s64 timeout_ns;	/* < 0: no timeout */
+};
+
+/* on /dev/mkchan */
+#define MKCHAN_IOC_MBOX_CREATE	_IOWR(MKCHAN_IOC_MAGIC, 0x01, struct mkchan_mbox_create)
+#define MKCHAN_IOC_CONNECT	_IOWR(MKCHAN_IOC_MAGIC, 0x02, struct mkchan_connect)
+#define MKCHAN_IOC_ALIAS_ADD	_IOW(MKCHAN_IOC_MAGIC, 0x03, struct mkchan_alias)
+#define MKCHAN_IOC_ALIAS_DEL	_IOW(MKCHAN_IOC_MAGIC, 0x04, struct mkchan_alias)
+/* on a mailbox fd */
+#define MKCHAN_IOC_NAME_ADD	_IOW(MKCHAN_IOC_MAGIC, 0x10, __u64)
+#define MKCHAN_IOC_NAME_DEL	_IOW(MKCHAN_IOC_MAGIC, 0x11, __u64)
+#define MKCHAN_IOC_CAP_ADD	_IOR(MKCHAN_IOC_MAGIC, 0x12, __u64)
+#define MKCHAN_IOC_CAP_DEL	_IOW(MKCHAN_IOC_MAGIC, 0x13, __u64)
+#define MKCHAN_IOC_ACCEPT	_IOR(MKCHAN_IOC_MAGIC, 0x14, struct mkchan_accept)
+/* on a channel fd */
+#define MKCHAN_IOC_CHAN_INFO	_IOR(MKCHAN_IOC_MAGIC, 0x20, struct mkchan_chan_info)
+#define MKCHAN_IOC_KICK		_IO(MKCHAN_IOC_MAGIC, 0x21)
+#define MKCHAN_IOC_WAIT		_IOW(MKCHAN_IOC_MAGIC, 0x22, struct mkchan_wait)
 
 #endif /* _UAPI_MK_MKCHAN_H */

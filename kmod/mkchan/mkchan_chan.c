@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Channels: one ring (layout in the uapi header) in pages allocated on the
+ * receiving mailbox's NUMA node, mapped by both ends. Messages never enter
+ * the kernel; it only wakes a receiver that announced it sleeps (KICK,
+ * WAIT, poll) and ends channels (peer close, shootdown).
+ */
+#define pr_fmt(fmt) "mkchan: " fmt
+
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/version.h>
+#include <linux/vmalloc.h>
+#include <linux/wait.h>
+
+#include "mkchan.h"
+
+static const struct file_operations mkchan_tx_fops;
+static const struct file_operations mkchan_rx_fops;
+
+static void chan_free_pages(struct mkchan_chan *chan)
+{
+	unsigned int i;
+
+	if (chan->ring)
+		vunmap(chan->ring);
+	if (!chan->pages)
+		return;
+	for (i = 0; i < chan->nr_pages && chan->pages[i]; i++)
+		__free_page(chan->pages[i]);
+	atomic_long_sub(i, &mkchan_nr_pages);
+	kfree(chan->pages);
+}
+
+static void chan_release_ref(struct kref *ref)
+{
+	struct mkchan_chan *chan = container_of(ref, struct mkchan_chan, ref);
+
+	chan_free_pages(chan);
+	put_pid(chan->peer);
+	kfree(chan);
+	atomic_long_dec(&mkchan_nr_chans);
+}
+
+static void chan_put(struct mkchan_chan *chan)
+{
+	kref_put(&chan->ref, chan_release_ref);
+}
+
+/* A channel with a zeroed ring of @slots slots on @node; counted. */
+static struct mkchan_chan *chan_alloc(unsigned int slots, int node)
+{
+	struct mkchan_chan *chan;
+	unsigned int i;
+
+	if (atomic_long_inc_return(&mkchan_nr_chans) > mkchan_max_channels) {
+		atomic_long_dec(&mkchan_nr_chans);
+		return ERR_PTR(-ENOSPC);
+	}
+	chan = kzalloc_node(sizeof(*chan), GFP_KERNEL_ACCOUNT, node);
+	if (!chan) {
+		atomic_long_dec(&mkchan_nr_chans);
+		return ERR_PTR(-ENOMEM);
+	}
+	kref_init(&chan->ref);
+	init_waitqueue_head(&chan->wq);
+	INIT_LIST_HEAD(&chan->node);
+	chan->slots = slots;
+	chan->node_id = node;
+	chan->nr_pages = DIV_ROUND_UP(MKCHAN_RING_BYTES(slots), PAGE_SIZE);
+	chan->pages = kcalloc(chan->nr_pages, sizeof(*chan->pages), GFP_KERNEL_ACCOUNT);
+	if (!chan->pages)
+		goto fail;
+	for (i = 0; i < chan->nr_pages; i++) {
+		chan->pages[i] = alloc_pages_node(node, GFP_KERNEL_ACCOUNT | __GFP_ZERO, 0);
+		if (!chan->pages[i])
+			goto fail;
+		atomic_long_inc(&mkchan_nr_pages);
+	}
+	chan->ring = vmap(chan->pages, chan->nr_pages, VM_MAP, PAGE_KERNEL);
+	if (!chan->ring)
+		goto fail;
+	/* Zeroed slots are an empty ring (see "Ring layout"). */
+	chan->ring->info.version = MKCHAN_RING_VERSION;
+	chan->ring->info.slot_size = MKCHAN_RING_SLOT_SIZE;
+	chan->ring->info.slots = slots;
+	chan->ring->info.magic = MKCHAN_RING_MAGIC;
+	return chan;
+fail:
+	chan_put(chan);
+	return ERR_PTR(-ENOMEM);
+}
+
+/* Ends @chan for good, for reason @why, and wakes everyone waiting on it. */
+static void chan_end(struct mkchan_chan *chan, u32 why)
+{
+	lockdep_assert_held(&mkchan_lock);
+	if (chan->state == MKCHAN_RING_OPEN) {
+		WRITE_ONCE(chan->state, why);
+		/* The word libmk checks on every operation. */
+		WRITE_ONCE(chan->ring->info.closed, why);
+	}
+	wake_up_all(&chan->wq);
+}
+
+/*
+ * Takes @chan off its mailbox and ends it. A channel still pending loses
+ * the reference kept for the receiving end that will now never exist.
+ */
+void mkchan_chan_detach(struct mkchan_chan *chan, u32 why)
+{
+	struct mkchan_mbox *mbox = chan->mbox;
+
+	lockdep_assert_held(&mkchan_lock);
+	chan_end(chan, why);
+	if (!mbox)
+		return;
+	list_del_init(&chan->node);
+	chan->mbox = NULL;
+	if (!chan->accepted) {
+		mbox->nr_pending--;
+		chan_put(chan);
+	}
+}
+
+static bool valid_slots(u32 slots)
+{
+	return slots >= MKCHAN_RING_MIN_SLOTS && slots <= mkchan_max_slots &&
+	       is_power_of_2(slots);
+}
+
+long mkchan_connect(struct mkchan_connect __user *arg)
+{
+	struct mkchan_connect req;
+	struct mkchan_mbox *mbox;
+	struct mkchan_chan *chan;
+	struct file *file;
+	int node, fd;
+	long ret;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.reserved || !valid_slots(req.slots))
+		return -EINVAL;
+
+	/* Learn where the receiver lives, then allocate there unlocked. */
+	mutex_lock(&mkchan_lock);
+	mbox = mkchan_mbox_lookup(req.alias);
+	node = mbox ? mbox->node : NUMA_NO_NODE;
+	mutex_unlock(&mkchan_lock);
+	if (!mbox)
+		return -ECONNREFUSED;
+
+	chan = chan_alloc(req.slots, node);
+	if (IS_ERR(chan))
+		return PTR_ERR(chan);
+	chan->alias = req.alias;
+	chan->cap = req.cap;
+	chan->peer = get_pid(task_tgid(current));
+	chan->peer_uid = current_uid();
+
+	fd = mkchan_new_file("[mkchan-tx]", &mkchan_tx_fops, chan, &file);
+	if (fd < 0) {
+		chan_put(chan);
+		return fd;
+	}
+
+	/* The mailbox may have changed while we allocated: look again. */
+	mutex_lock(&mkchan_lock);
+	mbox = mkchan_mbox_lookup(req.alias);
+	if (!mbox)
+		ret = -ECONNREFUSED;
+	else if (!mkchan_mbox_has_cap(mbox, req.cap))
+		ret = -EACCES;
+	else if (mbox->nr_pending >= mkchan_max_pending)
+		ret = -EAGAIN;
+	else
+		ret = 0;
+	if (!ret) {
+		chan->mbox = mbox;
+		chan->cpu = mbox->cpu;
+		kref_get(&chan->ref);	/* for the receiving end */
+		list_add_tail(&chan->node, &mbox->pending);
+		mbox->nr_pending++;
+		wake_up(&mbox->wq);
+	}
+	mutex_unlock(&mkchan_lock);
+	if (ret) {
+		mkchan_finish_file(fd, file, false);
+		return ret;
+	}
+
+	req.fd = fd;
+	req.cpu = chan->cpu;
+	if (copy_to_user(arg, &req, sizeof(req))) {
+		/* Nobody will ever send on it: take it back from the mailbox. */
+		mutex_lock(&mkchan_lock);
+		mkchan_chan_detach(chan, MKCHAN_RING_CLOSED_PEER);
+		mutex_unlock(&mkchan_lock);
+		mkchan_finish_file(fd, file, false);
+		return -EFAULT;
+	}
+	mkchan_finish_file(fd, file, true);
+	return 0;
+}
+
+long mkchan_accept(struct mkchan_mbox *mbox, struct mkchan_accept __user *arg)
+{
+	struct mkchan_accept res = {};
+	struct mkchan_chan *chan;
+	struct file *file;
+	int fd;
+	long ret;
+
+	mutex_lock(&mkchan_lock);
+	chan = list_first_entry_or_null(&mbox->pending, struct mkchan_chan, node);
+	if (!chan) {
+		mutex_unlock(&mkchan_lock);
+		return -EAGAIN;
+	}
+	/* The pending reference becomes the receiving end's. */
+	fd = mkchan_new_file("[mkchan-rx]", &mkchan_rx_fops, chan, &file);
+	if (fd < 0) {
+		mutex_unlock(&mkchan_lock);
+		return fd;
+	}
+	list_move_tail(&chan->node, &mbox->chans);
+	chan->accepted = true;
+	mbox->nr_pending--;
+	res.fd = fd;
+	res.slots = chan->slots;
+	res.alias = chan->alias;
+	res.cap = chan->cap;
+	res.peer_pid = pid_vnr(chan->peer);
+	res.peer_uid = from_kuid_munged(current_user_ns(), chan->peer_uid);
+	mutex_unlock(&mkchan_lock);
+
+	ret = copy_to_user(arg, &res, sizeof(res)) ? -EFAULT : 0;
+	mkchan_finish_file(fd, file, !ret);
+	return ret;
+}
+
+static bool is_rx(struct file *file)
+{
+	return file->f_op == &mkchan_rx_fops;
+}
+
+static long chan_error(struct mkchan_chan *chan)
+{
+	switch (READ_ONCE(chan->state)) {
+	case MKCHAN_RING_OPEN:
+		return 0;
+	case MKCHAN_RING_CLOSED_PEER:
+		return -EPIPE;
+	default:
+		return -ECONNRESET;
+	}
+}
+
+/*
+ * Is the message the consumer expects next in the ring? Reads only words
+ * user space may scribble on, indexed with the kernel's own slot count.
+ */
+static bool chan_rx_ready(struct mkchan_chan *chan)
+{
+	u64 head = READ_ONCE(chan->ring->cons.head);
+	u64 hdr = READ_ONCE(chan->ring->slots[head & (chan->slots - 1)].hdr);
+
+	return MKCHAN_RING_HDR_SEQ(hdr) == (u32)(head + 1);
+}
+
+static long chan_wait(struct mkchan_chan *chan, struct mkchan_wait __user *arg)
+{
+	struct mkchan_wait req;
+	u32 *futex = &chan->ring->wait.futex;
+	long ret;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved)
+		return -EINVAL;
+#define WOKEN (READ_ONCE(*futex) != req.futex || READ_ONCE(chan->state))
+	if (req.timeout_ns < 0)
+		ret = wait_event_interruptible(chan->wq, WOKEN);
+	else if (req.timeout_ns == 0)
+		ret = WOKEN ? 0 : -ETIME;
+	else
+		ret = wait_event_interruptible_hrtimeout(chan->wq, WOKEN,
+							 ns_to_ktime(req.timeout_ns));
+#undef WOKEN
+	if (ret == -ETIME)
+		return -ETIMEDOUT;
+	if (ret)
+		return -EINTR;	/* not restarted: the caller rechecks the ring */
+	return chan_error(chan);
+}
+
+static long chan_info(struct file *file, struct mkchan_chan_info __user *arg)
+{
+	struct mkchan_chan *chan = file->private_data;
+	struct mkchan_chan_info info = {
+		.role = is_rx(file) ? MKCHAN_ROLE_RX : MKCHAN_ROLE_TX,
+		.slots = chan->slots,
+		.map_bytes = (u64)chan->nr_pages << PAGE_SHIFT,
+		.cpu = chan->cpu,
+		.node = chan->node_id,
+	};
+
+	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mkchan_chan *chan = file->private_data;
+	long ret;
+
+	switch (cmd) {
+	case MKCHAN_IOC_CHAN_INFO:
+		return chan_info(file, (void __user *)arg);
+	case MKCHAN_IOC_KICK:
+		if (is_rx(file))
+			return -EBADF;
+		ret = chan_error(chan);
+		if (!ret)
+			wake_up(&chan->wq);
+		return ret;
+	case MKCHAN_IOC_WAIT:
+		if (!is_rx(file))
+			return -EBADF;
+		return chan_wait(chan, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/*
+ * EPOLLIN needs a KICK to be noticed, and the producer kicks only a
+ * consumer that set wait.sleeping: set it before polling. The sending end
+ * is always writable; a full ring shows as -EAGAIN from the ring itself.
+ */
+static __poll_t chan_poll(struct file *file, struct poll_table_struct *pt)
+{
+	struct mkchan_chan *chan = file->private_data;
+	__poll_t mask = 0;
+	u32 state;
+
+	poll_wait(file, &chan->wq, pt);
+	state = READ_ONCE(chan->state);
+	if (state == MKCHAN_RING_REVOKED)
+		mask |= EPOLLHUP | EPOLLERR;
+	else if (state == MKCHAN_RING_CLOSED_PEER)
+		mask |= EPOLLHUP;
+	if (is_rx(file)) {
+		if (chan_rx_ready(chan))
+			mask |= EPOLLIN | EPOLLRDNORM;
+	} else if (state == MKCHAN_RING_OPEN) {
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	}
+	return mask;
+}
+
+static void set_vm_flags(struct vm_area_struct *vma, unsigned long set,
+			 unsigned long clear)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+#endif
+}
+
+/* The whole ring, shared, at offset 0; not inherited across fork. */
+static int chan_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mkchan_chan *chan = file->private_data;
+
+	if (vma->vm_pgoff ||
+	    vma->vm_end - vma->vm_start != (unsigned long)chan->nr_pages << PAGE_SHIFT)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	set_vm_flags(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY, VM_MAYEXEC);
+	return vm_map_pages(vma, chan->pages, chan->nr_pages);
+}
+
+/*
+ * Closing one end tells the other (which may still drain what was sent).
+ * The receiving end also leaves its mailbox's list.
+ */
+static int chan_release(struct inode *inode, struct file *file)
+{
+	struct mkchan_chan *chan = file->private_data;
+
+	mutex_lock(&mkchan_lock);
+	if (is_rx(file) && chan->mbox) {
+		list_del_init(&chan->node);
+		chan->mbox = NULL;
+	}
+	chan_end(chan, MKCHAN_RING_CLOSED_PEER);
+	mutex_unlock(&mkchan_lock);
+	chan_put(chan);
+	return 0;
+}
+
+static const struct file_operations mkchan_tx_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= chan_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.poll		= chan_poll,
+	.mmap		= chan_mmap,
+	.release	= chan_release,
+	.llseek		= noop_llseek,
+};
+
+static const struct file_operations mkchan_rx_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= chan_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.poll		= chan_poll,
+	.mmap		= chan_mmap,
+	.release	= chan_release,
+	.llseek		= noop_llseek,
+};
