@@ -88,6 +88,16 @@ long mkchan_alias_del(struct mkchan_alias __user *arg);
 struct mkchan_mbox *mkchan_mbox_lookup(u64 alias);
 bool mkchan_mbox_has_cap(struct mkchan_mbox *mbox, u64 token);
 
+/* mkchan_monitor.c */
+struct seq_file;
+int mkchan_monitors_init(void);
+void mkchan_monitors_exit(void);
+void mkchan_monitor_stats(struct seq_file *m);
+
+/* mkchan_debugfs.c */
+void mkchan_debugfs_init(void);
+void mkchan_debugfs_exit(void);
+
 /* mkchan_chan.c */
 long mkchan_connect(struct mkchan_connect __user *arg);
 long mkchan_accept(struct mkchan_mbox *mbox, struct mkchan_accept __user *arg);

@@ -148,11 +148,18 @@ static int __init mkchan_init(void)
 		       MKCHAN_RING_MIN_SLOTS, MKCHAN_RING_MAX_SLOTS);
 		return -EINVAL;
 	}
+	ret = mkchan_monitors_init();
+	if (ret) {
+		pr_err("cannot start the per-CPU monitors: %d\n", ret);
+		return ret;
+	}
 	ret = misc_register(&mkchan_misc);
 	if (ret) {
 		pr_err("cannot register /dev/mkchan: %d\n", ret);
+		mkchan_monitors_exit();
 		return ret;
 	}
+	mkchan_debugfs_init();
 	pr_info("loaded, ABI %d, %u CPUs online\n", MKCHAN_ABI_VERSION,
 		num_online_cpus());
 	return 0;
@@ -160,7 +167,9 @@ static int __init mkchan_init(void)
 
 static void __exit mkchan_exit(void)
 {
+	mkchan_debugfs_exit();
 	misc_deregister(&mkchan_misc);
+	mkchan_monitors_exit();
 	/* Every object holds a file, and every file a module reference. */
 	WARN_ON(atomic_long_read(&mkchan_nr_mboxes) ||
 		atomic_long_read(&mkchan_nr_chans) ||
