@@ -1,5 +1,5 @@
 # libmk: static and shared library in $(BUILD)/lib.
-LIBMK_SRCS := libmk/module.c libmk/ring.c
+LIBMK_SRCS := libmk/module.c libmk/ring.c libmk/chan.c
 LIBMK_OBJS := $(LIBMK_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBMK_A := $(BUILD)/lib/libmk.a
 LIBMK_SO := $(BUILD)/lib/libmk.so.0

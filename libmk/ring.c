@@ -7,11 +7,15 @@
  * message costs one cache-line transfer in the common case.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mk/mkchan.h>
 #include <mk/ring.h>
@@ -37,6 +41,20 @@ _Static_assert(sizeof(struct mk_ring_slot) == sizeof(struct mkchan_ring_slot) &&
 	       "slot view diverged from the uapi");
 _Static_assert(sizeof(struct mk_ring_cons) == sizeof(struct mkchan_ring_cons),
 	       "consumer line view diverged from the uapi");
+
+/* The wait line; futex must be a naturally aligned 32-bit word. */
+struct mk_ring_wait_line {
+	_Atomic uint32_t futex;
+	_Atomic uint32_t sleeping;
+	uint64_t reserved[7];
+};
+
+_Static_assert(sizeof(struct mk_ring_wait_line) == sizeof(struct mkchan_ring_wait) &&
+	       offsetof(struct mk_ring_wait_line, futex) ==
+	       offsetof(struct mkchan_ring_wait, futex) &&
+	       offsetof(struct mk_ring_wait_line, sleeping) ==
+	       offsetof(struct mkchan_ring_wait, sleeping),
+	       "wait line view diverged from the uapi");
 /* A header word that needed a lock could be torn by a peer process. */
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 
@@ -405,4 +423,197 @@ int mk_ring_recv_batch(struct mk_ring_rx *rx, const struct iovec *bufs,
 	else if (i)
 		rx_maybe_publish(rx);
 	return i ? (int)i : ret;
+}
+
+
+/* --- poll-then-block ("Waiting" in <mk/mkchan.h>) --- */
+
+/*
+ * The endpoints keep no pointer to the wait line: it sits at a fixed
+ * distance before the slots, which both endpoints already point at.
+ */
+static struct mk_ring_wait_line *wait_line(const void *slots)
+{
+	return (struct mk_ring_wait_line *)((char *)(uintptr_t)slots -
+					    MKCHAN_RING_SLOTS_OFFSET +
+					    MKCHAN_RING_WAIT_OFFSET);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The word is in memory shared between processes, so these are shared
+ * futexes (no FUTEX_PRIVATE_FLAG): the kernel keys them by the page, not
+ * by the address space.
+ */
+static long futex_wait(_Atomic uint32_t *word, uint32_t val,
+		       const struct timespec *rel)
+{
+	return syscall(SYS_futex, word, FUTEX_WAIT, val, rel, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word)
+{
+	/* One consumer per ring: nobody else can be waiting on the word. */
+	syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* A corrupt slot counts as ready: try_recv() is what reports it. */
+static bool rx_peek(const struct mk_ring_rx *rx)
+{
+	uint64_t h;
+
+	return rx->err || rx_ready(rx, rx->head, &h) != 0;
+}
+
+int mk_ring_rx_ready(const struct mk_ring_rx *rx)
+{
+	return rx_peek(rx);
+}
+
+/*
+ * Why no wake-up is lost. The consumer C and the producer P run
+ *
+ *   C: L0 v = futex (acquire)       P: S1 store slot header (release)
+ *      S2 sleeping = 1                 F1 full fence
+ *      F2 full fence                   L1 load sleeping (acquire)
+ *      L2 load slot header             if set: R bump futex, FUTEX_WAKE
+ *      if empty: FUTEX_WAIT(futex, v)
+ *
+ * S1/F1/L1 against S2/F2/L2 is the store-buffering pattern with full
+ * fences on both sides, so L1 misses S2 and L2 misses S1 cannot both
+ * happen: either C sees the message and does not sleep, or P sees
+ * sleeping and bumps the word. In the second case L0 read the value from
+ * before R: had it read R's value, R (seq_cst) would synchronise with L0,
+ * putting L1 before S2, and L1 could not have seen S2. So C waits on the
+ * old value while the word holds a new one, and the kernel's futex
+ * guarantee does the rest: FUTEX_WAIT either finds the word changed and
+ * returns at once, or was already queued when FUTEX_WAKE came. A consumer
+ * that leaves sleeping set for a while only costs the producer a spurious
+ * wake call; a peer that scribbles over the line can cause spurious wake-ups
+ * or calls, never a wait the timeout does not bound.
+ */
+int mk_ring_wait(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_ns)
+{
+	return mk_ring_wait_check(rx, spin_ns, timeout_ns, NULL, NULL);
+}
+
+int mk_ring_wait_check(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_ns,
+		       int (*check)(void *arg), void *arg)
+{
+	struct mk_ring_wait_line *w;
+	struct timespec ts;
+	uint64_t start, now, spin_end, deadline = 0;
+	uint32_t v;
+	int ret = 0, i;
+	long r;
+
+	if (!rx || !rx->slots)
+		return -EINVAL;
+	if (rx->err)
+		return rx->err;
+	if (rx_peek(rx))
+		return 0;
+	if (spin_ns == UINT64_MAX)
+		spin_ns = MK_RING_SPIN_NS_DEFAULT;
+	/* Bounds both sums below away from overflow (about 146 years). */
+	if (spin_ns > (uint64_t)INT64_MAX / 2)
+		spin_ns = (uint64_t)INT64_MAX / 2;
+	if (timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns)
+		spin_ns = (uint64_t)timeout_ns;
+
+	start = mono_ns();
+	spin_end = start + spin_ns;
+	if (timeout_ns >= 0)
+		deadline = start + (uint64_t)timeout_ns;
+	/* Reading the clock costs more than a look at the slot: look often. */
+	while (spin_ns) {
+		for (i = 0; i < 32; i++) {
+			if (rx_peek(rx))
+				return 0;
+			cpu_relax();
+		}
+		if (mono_ns() >= spin_end)
+			break;
+	}
+	if (timeout_ns >= 0 && (uint64_t)timeout_ns <= spin_ns)
+		return rx_peek(rx) ? 0 : -ETIMEDOUT;
+
+	w = wait_line(rx->slots);
+	for (;;) {
+		v = atomic_load_explicit(&w->futex, memory_order_acquire);
+		atomic_store_explicit(&w->sleeping, 1, memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (rx_peek(rx))
+			break;
+		/*
+		 * Announced, rechecked, value taken: whatever @check looks at
+		 * and a producer changes before kicking cannot slip between
+		 * this call and the sleep.
+		 */
+		if (check) {
+			ret = check(arg);
+			if (ret)
+				break;
+		}
+		if (timeout_ns >= 0) {
+			now = mono_ns();
+			if (now >= deadline) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			ts.tv_sec = (time_t)((deadline - now) / 1000000000ULL);
+			ts.tv_nsec = (long)((deadline - now) % 1000000000ULL);
+		}
+		r = futex_wait(&w->futex, v, timeout_ns >= 0 ? &ts : NULL);
+		if (r < 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+			ret = -errno;
+			break;
+		}
+		/*
+		 * The word moved (a wake-up, or it moved before we slept:
+		 * EAGAIN): return even with the ring empty, as a kick means
+		 * "look at why". Unchanged: a signal or a spurious return.
+		 */
+		if (atomic_load_explicit(&w->futex, memory_order_relaxed) != v)
+			break;
+	}
+	atomic_store_explicit(&w->sleeping, 0, memory_order_relaxed);
+	return ret;
+}
+
+int mk_ring_notify(struct mk_ring_tx *tx)
+{
+	struct mk_ring_wait_line *w = wait_line(tx->slots);
+
+	/* F1 above: orders the header store before the load of sleeping. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&w->sleeping, memory_order_acquire))
+		return 0;
+	atomic_fetch_add_explicit(&w->futex, 1, memory_order_seq_cst);
+	futex_wake(&w->futex);
+	return 1;
+}
+
+void mk_ring_kick(struct mk_ring_tx *tx)
+{
+	struct mk_ring_wait_line *w = wait_line(tx->slots);
+
+	atomic_fetch_add_explicit(&w->futex, 1, memory_order_seq_cst);
+	futex_wake(&w->futex);
 }

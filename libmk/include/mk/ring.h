@@ -124,6 +124,67 @@ int mk_ring_send_batch(struct mk_ring_tx *tx, const struct iovec *msgs,
 int mk_ring_recv_batch(struct mk_ring_rx *rx, const struct iovec *bufs,
 		       size_t *lens, unsigned int n);
 
+/*
+ * Poll-then-block ("Waiting" in <mk/mkchan.h>). A consumer with nothing to
+ * read spins on the next slot for a budget, then announces that it sleeps
+ * and blocks on the ring's futex word; a producer calls mk_ring_notify()
+ * after each send, which costs a barrier and a load of the wait line
+ * unless the consumer announced it sleeps. The futex word lives in memory
+ * both sides map, so the futex is a shared (not process-private) one.
+ *
+ * The default budget is about what blocking costs: a futex round trip
+ * across cores takes 22-28 us here (DESIGN.md §3), so spinning for a
+ * comparable time (the multikernel paper's P ~ C, §5.2) bounds the
+ * waiting overhead at about twice the blocking cost while a fast peer
+ * never pays for a sleep.
+ */
+#define MK_RING_SPIN_NS_DEFAULT		15000ULL
+
+/*
+ * Waits until the next message is in the ring (or the slot holds something
+ * mk_ring_try_recv() will report as -EBADMSG). Spins for up to @spin_ns
+ * (MK_RING_SPIN_NS_DEFAULT if @spin_ns is UINT64_MAX), then blocks; the
+ * whole wait lasts at most @timeout_ns (< 0: no limit; a timeout no longer
+ * than the spin budget means spin only, never block). Returns 0 when there
+ * is something to take or the producer woke it (mk_ring_kick(), or a
+ * notify whose message was already taken): the caller looks again, so 0
+ * with an empty ring is possible. -ETIMEDOUT, -EBADMSG when the endpoint
+ * is broken, or another negative errno from the futex call. A signal does
+ * not end the wait. Only the consumer's thread calls it.
+ */
+int mk_ring_wait(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_ns);
+
+/*
+ * The same, calling @check(@arg) each time just before it blocks, after it
+ * announced the sleep and found the ring still empty; a non-zero return
+ * ends the wait with that value. A condition that @check sees and that the
+ * other side sets before mk_ring_kick() therefore cannot be missed: either
+ * @check sees it, or the kick comes after the futex word was read and the
+ * sleep ends at once. (Channels use it to look for a hung-up peer.)
+ */
+int mk_ring_wait_check(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_ns,
+		       int (*check)(void *arg), void *arg);
+
+/*
+ * Does the ring hold the next message (or corruption)? A load, no system
+ * call: 1 if so, 0 if empty.
+ */
+int mk_ring_rx_ready(const struct mk_ring_rx *rx);
+
+/*
+ * Producer side of the protocol: call after sending. Wakes the consumer if
+ * it announced it sleeps; otherwise only a full barrier and one load.
+ * Returns 1 if it woke it, 0 if nobody slept.
+ */
+int mk_ring_notify(struct mk_ring_tx *tx);
+
+/*
+ * Bumps the futex word and wakes the consumer whether or not it sleeps:
+ * for a producer that goes away, so a blocked consumer wakes up and looks
+ * at why (a closed channel, say).
+ */
+void mk_ring_kick(struct mk_ring_tx *tx);
+
 #ifdef __cplusplus
 }
 #endif

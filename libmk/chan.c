@@ -1,0 +1,1020 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Mailboxes and channels over the user-space ("fallback") transport; the
+ * API and its guarantees are in <mk/chan.h>. Setting up a channel goes
+ * through a Unix socket; after that, messages go through the shared rings
+ * only and the socket is left alone until somebody hangs it up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mk/chan.h>
+#include <mk/mkchan.h>
+#include <mk/ring.h>
+
+/* The second ring starts on its own page (4 KiB, the same everywhere). */
+#define RING_ALIGN	MK_CHAN_RING_ALIGN
+#define SEALS_NEEDED	(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+/* Empty polls or full rings between two looks at the connection. */
+#define LIVENESS_EVERY	256
+
+/* A listening socket (one per alias) or a connection awaiting its request. */
+struct mbox_sock {
+	struct mbox_sock *next, *prev;
+	int fd;
+	bool listening;
+	uint64_t alias;
+};
+
+struct mk_mbox {
+	int epfd;
+	int home_cpu;
+	pid_t tid;
+	struct mbox_sock listeners;	/* list heads */
+	struct mbox_sock pending;
+	unsigned int npending;
+	uint64_t *caps;
+	size_t ncaps, caps_size;
+};
+
+/*
+ * The sending and the receiving thread each write only their own line;
+ * the rest is written at set-up, except dead, which only ever goes 0 -> 1.
+ */
+struct mk_chan {
+	_Alignas(64) struct mk_ring_tx tx;
+	unsigned int tx_full;
+	_Alignas(64) struct mk_ring_rx rx;
+	unsigned int rx_empty;
+	_Alignas(64) atomic_int dead;
+	int fd;
+	void *mem;
+	size_t len;
+	uint64_t spin_ns;
+	uint64_t alias;
+	int home_cpu;
+	pid_t peer_pid;
+	uid_t peer_uid;
+	gid_t peer_gid;
+};
+
+/* --- helpers --- */
+
+uint64_t mk_name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (const unsigned char *p = (const unsigned char *)name; p && *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+static socklen_t alias_addr(struct sockaddr_un *sa, uint64_t alias)
+{
+	int n;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	/* Abstract: a leading NUL, the rest not NUL-terminated. */
+	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1,
+		     MK_CHAN_SOCK_FMT, alias);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static bool slots_ok(unsigned int slots)
+{
+	return mk_ring_bytes(slots) != 0;
+}
+
+size_t mk_chan_ring_offset(unsigned int slots)
+{
+	size_t b = mk_ring_bytes(slots);
+
+	return b ? (b + RING_ALIGN - 1) & ~(size_t)(RING_ALIGN - 1) : 0;
+}
+
+size_t mk_chan_shm_bytes(unsigned int slots)
+{
+	return 2 * mk_chan_ring_offset(slots);
+}
+
+/* --- channels: common part --- */
+
+static struct mk_chan *chan_alloc(void)
+{
+	size_t size = (sizeof(struct mk_chan) + 63) & ~(size_t)63;
+	struct mk_chan *ch = aligned_alloc(64, size);
+	const char *env;
+	char *end;
+
+	if (!ch)
+		return NULL;
+	memset(ch, 0, size);
+	ch->fd = -1;
+	ch->home_cpu = -1;
+	ch->spin_ns = MK_RING_SPIN_NS_DEFAULT;
+	env = getenv("MK_CHAN_SPIN_NS");
+	if (env && *env) {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(env, &end, 10);
+		if (!errno && !*end)
+			ch->spin_ns = v;
+	}
+	return ch;
+}
+
+/*
+ * Maps the shared block and attaches this side's endpoints: the client
+ * sends on ring 0 and receives on ring 1, the mailbox the other way.
+ */
+static int chan_map(struct mk_chan *ch, int memfd, size_t len, unsigned int slots,
+		    bool mailbox)
+{
+	size_t off = mk_chan_ring_offset(slots);
+	char *mem;
+	int ret;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	ch->mem = mem;
+	ch->len = len;
+	ret = mk_ring_attach_tx(&ch->tx, mailbox ? mem + off : mem, off);
+	if (!ret)
+		ret = mk_ring_attach_rx(&ch->rx, mailbox ? mem : mem + off, off);
+	/* A ring the peer laid out wrongly is a protocol error, not ours. */
+	return ret ? -EPROTO : 0;
+}
+
+static void chan_free(struct mk_chan *ch)
+{
+	if (ch->mem)
+		munmap(ch->mem, ch->len);
+	if (ch->fd >= 0)
+		close(ch->fd);
+	free(ch);
+}
+
+static void chan_peercred(struct mk_chan *ch)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	if (!getsockopt(ch->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) &&
+	    clen == sizeof(cred)) {
+		ch->peer_pid = cred.pid;
+		ch->peer_uid = cred.uid;
+		ch->peer_gid = cred.gid;
+	} else {
+		ch->peer_pid = 0;
+		ch->peer_uid = (uid_t)-1;
+		ch->peer_gid = (gid_t)-1;
+	}
+}
+
+/*
+ * Has the peer gone? After set-up the peer never writes to the socket, so
+ * anything readable (end of file, or data it had no business sending) or
+ * a hang-up means the channel is over. One poll() call: done only when
+ * the ring is empty or full, or before blocking.
+ */
+static bool peer_gone(struct mk_chan *ch)
+{
+	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
+
+	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+		return true;
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
+		atomic_store_explicit(&ch->dead, 1, memory_order_relaxed);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The ring was empty and the peer is gone: what it sent before going is
+ * delivered first (its stores came before its exit, which came before our
+ * poll saw the hang-up), -EPIPE after that.
+ */
+static int recv_after_death(struct mk_chan *ch, void *buf, size_t cap, size_t *len)
+{
+	int ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
+
+	return ret == -EAGAIN ? -EPIPE : ret;
+}
+
+void mk_chan_close(struct mk_chan *ch)
+{
+	if (!ch)
+		return;
+	/*
+	 * Hang up first, then kick: a peer blocked in a receive wakes, finds
+	 * the ring empty and the socket hung up, and returns -EPIPE at once
+	 * instead of after its next liveness look.
+	 */
+	if (ch->fd >= 0) {
+		close(ch->fd);
+		ch->fd = -1;
+	}
+	if (ch->mem)
+		mk_ring_kick(&ch->tx);
+	chan_free(ch);
+}
+
+size_t mk_chan_max_msg(const struct mk_chan *ch)
+{
+	return mk_ring_tx_max_msg(&ch->tx);
+}
+
+void mk_chan_set_spin_ns(struct mk_chan *ch, uint64_t spin_ns)
+{
+	ch->spin_ns = spin_ns;
+}
+
+uint64_t mk_chan_spin_ns(const struct mk_chan *ch)
+{
+	return ch->spin_ns;
+}
+
+int mk_chan_peer(const struct mk_chan *ch, pid_t *pid, uid_t *uid, gid_t *gid)
+{
+	if (!ch)
+		return -EINVAL;
+	if (pid)
+		*pid = ch->peer_pid;
+	if (uid)
+		*uid = ch->peer_uid;
+	if (gid)
+		*gid = ch->peer_gid;
+	return 0;
+}
+
+uint64_t mk_chan_alias(const struct mk_chan *ch)
+{
+	return ch->alias;
+}
+
+int mk_chan_home_cpu(const struct mk_chan *ch)
+{
+	return ch->home_cpu;
+}
+
+int mk_chan_fd(const struct mk_chan *ch)
+{
+	return ch->fd;
+}
+
+void *mk_chan_shm(const struct mk_chan *ch, size_t *len)
+{
+	if (len)
+		*len = ch->len;
+	return ch->mem;
+}
+
+/* --- sending --- */
+
+int mk_chan_try_send(struct mk_chan *ch, const void *msg, size_t len)
+{
+	int ret;
+
+	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+		return -EPIPE;
+	ret = mk_ring_try_send(&ch->tx, msg, len);
+	if (!ret)
+		mk_ring_notify(&ch->tx);
+	else if (ret == -EAGAIN && !(++ch->tx_full % LIVENESS_EVERY) && peer_gone(ch))
+		ret = -EPIPE;
+	return ret;
+}
+
+int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len, int64_t timeout_ns)
+{
+	uint64_t start = 0, el, backoff = 0, left;
+	struct timespec ts;
+	int ret, i;
+
+	for (;;) {
+		if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+			return -EPIPE;
+		ret = mk_ring_try_send(&ch->tx, msg, len);
+		if (!ret) {
+			mk_ring_notify(&ch->tx);
+			return 0;
+		}
+		if (ret != -EAGAIN)
+			return ret;
+		if (!start)
+			start = mono_ns();
+		el = mono_ns() - start;
+		if (el < ch->spin_ns && (timeout_ns < 0 || el < (uint64_t)timeout_ns)) {
+			for (i = 0; i < 32; i++)
+				cpu_relax();
+			continue;
+		}
+		if (peer_gone(ch))
+			return -EPIPE;
+		if (timeout_ns >= 0 && el >= (uint64_t)timeout_ns)
+			return -ETIMEDOUT;
+		/*
+		 * Layout version 1 has no futex for credits: sleep, backing off
+		 * from 10 us to 1 ms, so a slow receiver costs little CPU.
+		 */
+		backoff = backoff ? backoff * 2 : 10000;
+		if (backoff > 1000000)
+			backoff = 1000000;
+		left = timeout_ns < 0 ? backoff : (uint64_t)timeout_ns - el;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(left < backoff ? left : backoff);
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* --- receiving --- */
+
+int mk_chan_try_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len)
+{
+	int ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
+
+	if (ret != -EAGAIN)
+		return ret;
+	if (atomic_load_explicit(&ch->dead, memory_order_relaxed) ||
+	    (!(++ch->rx_empty % LIVENESS_EVERY) && peer_gone(ch)))
+		return recv_after_death(ch, buf, cap, len);
+	return -EAGAIN;
+}
+
+/* Called by the ring wait just before it blocks. */
+static int chan_check(void *arg)
+{
+	return peer_gone(arg) ? -EPIPE : 0;
+}
+
+int mk_chan_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len,
+		 int64_t timeout_ns)
+{
+	uint64_t start = mono_ns(), el, spin = ch->spin_ns, t;
+	int ret;
+
+	/* Keeps spin + slice below from overflowing. */
+	if (spin > (uint64_t)INT64_MAX / 4)
+		spin = (uint64_t)INT64_MAX / 4;
+	for (;;) {
+		ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
+		if (ret != -EAGAIN)
+			return ret;
+		el = mono_ns() - start;
+		if (timeout_ns >= 0 && el >= (uint64_t)timeout_ns)
+			return -ETIMEDOUT;
+		/*
+		 * Poll for the budget (first round only), then sleep for at most
+		 * one liveness slice: a peer killed without closing never kicks
+		 * us, and the look before each sleep is what notices it.
+		 */
+		t = spin + MK_CHAN_LIVENESS_NS;
+		if (timeout_ns >= 0 && t > (uint64_t)timeout_ns - el)
+			t = (uint64_t)timeout_ns - el;
+		ret = mk_ring_wait_check(&ch->rx, spin, (int64_t)t, chan_check, ch);
+		spin = 0;
+		if (ret == -EPIPE)
+			return recv_after_death(ch, buf, cap, len);
+		if (ret && ret != -ETIMEDOUT)
+			return ret;
+	}
+}
+
+/* --- client side --- */
+
+int mk_chan_connect(struct mk_chan **out, const char *name, uint64_t cap,
+		    unsigned int slots)
+{
+	if (!name || !*name)
+		return -EINVAL;
+	return mk_chan_connect_alias(out, mk_name_hash(name), cap, slots,
+				     MK_CHAN_CONNECT_TIMEOUT_MS);
+}
+
+/* Closes every fd that came with @msg; returns the one fd if exactly one. */
+static int take_fds(struct msghdr *msg, bool *extra)
+{
+	struct cmsghdr *c;
+	int fd = -1, n, i, got;
+
+	*extra = false;
+	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (i = 0; i < n; i++) {
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fd < 0 && !*extra) {
+				fd = got;
+			} else {
+				close(got);
+				*extra = true;
+			}
+		}
+	}
+	if (*extra && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* The memfd must be what the reply says, and sealed so it cannot shrink
+ * under our mapping (a shrunk file would turn our loads into SIGBUS). */
+static int check_memfd(int fd, size_t want)
+{
+	struct stat st;
+	int seals;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size != want)
+		return -EPROTO;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || (seals & SEALS_NEEDED) != SEALS_NEEDED)
+		return -EPROTO;
+	return 0;
+}
+
+static int errno_timeout(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == EINPROGRESS ? -ETIMEDOUT : -err;
+}
+
+int mk_chan_connect_alias(struct mk_chan **out, uint64_t alias, uint64_t cap,
+			  unsigned int slots, int timeout_ms)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} cbuf;
+	struct mk_chan_wire_req req = {
+		.magic = MK_CHAN_WIRE_MAGIC, .version = MK_CHAN_WIRE_VERSION,
+		.slots = slots, .alias = alias, .cap = cap,
+	};
+	struct mk_chan_wire_rep rep;
+	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct sockaddr_un sa;
+	struct timeval tv;
+	struct mk_chan *ch;
+	socklen_t salen;
+	ssize_t n;
+	bool extra;
+	int memfd = -1, ret;
+
+	if (!out || (slots && !slots_ok(slots)))
+		return -EINVAL;
+	if (!slots)
+		req.slots = slots = MK_CHAN_DEFAULT_SLOTS;
+	ch = chan_alloc();
+	if (!ch)
+		return -ENOMEM;
+	ch->alias = alias;
+	ch->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (ch->fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	/* A Unix connect to a full backlog waits for the send timeout. */
+	if (timeout_ms >= 0) {
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		if (!timeout_ms)
+			tv.tv_usec = 1;	/* 0 would mean "no timeout" */
+		if (setsockopt(ch->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+		    setsockopt(ch->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	salen = alias_addr(&sa, alias);
+	if (connect(ch->fd, (struct sockaddr *)&sa, salen)) {
+		ret = errno == ENOENT ? -ECONNREFUSED : errno_timeout(errno);
+		goto fail;
+	}
+	if (send(ch->fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
+		ret = errno == EPIPE || errno == ECONNRESET ? -ECONNREFUSED :
+		      errno_timeout(errno);
+		goto fail;
+	}
+	do
+		n = recvmsg(ch->fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		ret = errno == ECONNRESET ? -ECONNREFUSED : errno_timeout(errno);
+		goto fail;
+	}
+	memfd = take_fds(&msg, &extra);
+	/* Hung up unanswered: the name or the mailbox went away meanwhile. */
+	if (n == 0) {
+		ret = -ECONNREFUSED;
+		goto fail;
+	}
+	if ((size_t)n != sizeof(rep) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    extra || rep.magic != MK_CHAN_WIRE_MAGIC || rep.version != MK_CHAN_WIRE_VERSION) {
+		ret = -EPROTO;
+		goto fail;
+	}
+	if (rep.status) {
+		/* Only an errno-shaped status is passed on. */
+		ret = rep.status < 0 && rep.status > -4096 ? rep.status : -EPROTO;
+		goto fail;
+	}
+	if (memfd < 0 || rep.slots != slots || rep.shm_bytes != mk_chan_shm_bytes(slots)) {
+		ret = -EPROTO;
+		goto fail;
+	}
+	ret = check_memfd(memfd, mk_chan_shm_bytes(slots));
+	if (!ret)
+		ret = chan_map(ch, memfd, mk_chan_shm_bytes(slots), slots, false);
+	if (ret)
+		goto fail;
+	close(memfd);
+	ch->home_cpu = rep.home_cpu;
+	chan_peercred(ch);
+	*out = ch;
+	return 0;
+fail:
+	if (memfd >= 0)
+		close(memfd);
+	chan_free(ch);
+	return ret;
+}
+
+/* --- mailboxes --- */
+
+static void list_init(struct mbox_sock *head)
+{
+	head->next = head->prev = head;
+}
+
+static void list_add(struct mbox_sock *head, struct mbox_sock *s)
+{
+	s->next = head->next;
+	s->prev = head;
+	head->next->prev = s;
+	head->next = s;
+}
+
+static void list_del(struct mbox_sock *s)
+{
+	s->prev->next = s->next;
+	s->next->prev = s->prev;
+	s->next = s->prev = s;
+}
+
+/* Forgets a socket: out of epoll, closed, freed. */
+static void sock_drop(struct mk_mbox *mb, struct mbox_sock *s)
+{
+	epoll_ctl(mb->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	close(s->fd);
+	list_del(s);
+	if (!s->listening)
+		mb->npending--;
+	free(s);
+}
+
+int mk_mbox_create(struct mk_mbox **out)
+{
+	struct mk_mbox *mb;
+
+	if (!out)
+		return -EINVAL;
+	mb = calloc(1, sizeof(*mb));
+	if (!mb)
+		return -ENOMEM;
+	mb->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (mb->epfd < 0) {
+		int ret = -errno;
+
+		free(mb);
+		return ret;
+	}
+	list_init(&mb->listeners);
+	list_init(&mb->pending);
+	mb->home_cpu = sched_getcpu();
+	mb->tid = gettid();
+	*out = mb;
+	return 0;
+}
+
+void mk_mbox_close(struct mk_mbox *mb)
+{
+	if (!mb)
+		return;
+	while (mb->listeners.next != &mb->listeners)
+		sock_drop(mb, mb->listeners.next);
+	while (mb->pending.next != &mb->pending)
+		sock_drop(mb, mb->pending.next);
+	close(mb->epfd);
+	free(mb->caps);
+	free(mb);
+}
+
+int mk_mbox_home_cpu(const struct mk_mbox *mb)
+{
+	return mb->home_cpu;
+}
+
+pid_t mk_mbox_owner_tid(const struct mk_mbox *mb)
+{
+	return mb->tid;
+}
+
+int mk_mbox_fd(const struct mk_mbox *mb)
+{
+	return mb->epfd;
+}
+
+static struct mbox_sock *find_listener(struct mk_mbox *mb, uint64_t alias)
+{
+	for (struct mbox_sock *s = mb->listeners.next; s != &mb->listeners; s = s->next)
+		if (s->alias == alias)
+			return s;
+	return NULL;
+}
+
+static int watch(struct mk_mbox *mb, struct mbox_sock *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+	return epoll_ctl(mb->epfd, EPOLL_CTL_ADD, s->fd, &ev) ? -errno : 0;
+}
+
+int mk_mbox_add_alias(struct mk_mbox *mb, uint64_t alias)
+{
+	struct sockaddr_un sa;
+	struct mbox_sock *s;
+	socklen_t salen;
+	int ret;
+
+	if (!mb)
+		return -EINVAL;
+	if (find_listener(mb, alias))
+		return -EEXIST;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->listening = true;
+	s->alias = alias;
+	s->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		ret = -errno;
+		free(s);
+		return ret;
+	}
+	salen = alias_addr(&sa, alias);
+	if (bind(s->fd, (struct sockaddr *)&sa, salen) || listen(s->fd, SOMAXCONN)) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = watch(mb, s);
+	if (ret)
+		goto fail;
+	list_add(&mb->listeners, s);
+	return 0;
+fail:
+	close(s->fd);
+	free(s);
+	return ret;
+}
+
+int mk_mbox_add_name(struct mk_mbox *mb, const char *name)
+{
+	if (!name || !*name)
+		return -EINVAL;
+	return mk_mbox_add_alias(mb, mk_name_hash(name));
+}
+
+int mk_mbox_remove_alias(struct mk_mbox *mb, uint64_t alias)
+{
+	struct mbox_sock *s, *next;
+
+	if (!mb)
+		return -EINVAL;
+	s = find_listener(mb, alias);
+	if (!s)
+		return -ENOENT;
+	/*
+	 * Closing the listener resets connections still in its backlog;
+	 * those accepted but not served yet go too, so nobody gets a channel
+	 * through a name that is gone.
+	 */
+	sock_drop(mb, s);
+	for (s = mb->pending.next; s != &mb->pending; s = next) {
+		next = s->next;
+		if (s->alias == alias)
+			sock_drop(mb, s);
+	}
+	return 0;
+}
+
+int mk_mbox_remove_name(struct mk_mbox *mb, const char *name)
+{
+	if (!name || !*name)
+		return -EINVAL;
+	return mk_mbox_remove_alias(mb, mk_name_hash(name));
+}
+
+static bool has_cap(const struct mk_mbox *mb, uint64_t cap)
+{
+	for (size_t i = 0; i < mb->ncaps; i++)
+		if (mb->caps[i] == cap)
+			return true;
+	return false;
+}
+
+int mk_mbox_new_cap(struct mk_mbox *mb, uint64_t *cap)
+{
+	uint64_t c = 0;
+	ssize_t n;
+
+	if (!mb || !cap)
+		return -EINVAL;
+	if (mb->ncaps == mb->caps_size) {
+		size_t size = mb->caps_size ? mb->caps_size * 2 : 4;
+		uint64_t *caps = reallocarray(mb->caps, size, sizeof(*caps));
+
+		if (!caps)
+			return -ENOMEM;
+		mb->caps = caps;
+		mb->caps_size = size;
+	}
+	/* 0 is never handed out, so a zeroed cap field never matches. */
+	while (!c || has_cap(mb, c)) {
+		n = getrandom(&c, sizeof(c), 0);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n != (ssize_t)sizeof(c))
+			c = 0;
+	}
+	mb->caps[mb->ncaps++] = c;
+	*cap = c;
+	return 0;
+}
+
+int mk_mbox_remove_cap(struct mk_mbox *mb, uint64_t cap)
+{
+	if (!mb)
+		return -EINVAL;
+	for (size_t i = 0; i < mb->ncaps; i++) {
+		if (mb->caps[i] == cap) {
+			mb->caps[i] = mb->caps[--mb->ncaps];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void accept_conn(struct mk_mbox *mb, struct mbox_sock *l, int *err)
+{
+	struct mbox_sock *s;
+	int fd;
+
+	fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		/* Out of fds and the like: the caller hears of it. */
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			*err = -errno;
+		return;
+	}
+	/*
+	 * Full: the oldest goes. Honest clients send their request right
+	 * after connecting, so the oldest is most likely a silent one.
+	 */
+	if (mb->npending >= MK_MBOX_MAX_PENDING)
+		sock_drop(mb, mb->pending.prev);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		return;
+	}
+	s->fd = fd;
+	s->alias = l->alias;
+	if (watch(mb, s)) {
+		close(fd);
+		free(s);
+		return;
+	}
+	list_add(&mb->pending, s);
+	mb->npending++;
+}
+
+static int reply(int fd, int status, int memfd, unsigned int slots, size_t bytes,
+		 int home_cpu)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct mk_chan_wire_rep rep = {
+		.magic = MK_CHAN_WIRE_MAGIC, .version = MK_CHAN_WIRE_VERSION, .status = status,
+		.slots = slots, .shm_bytes = bytes, .home_cpu = home_cpu,
+	};
+	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (memfd >= 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = sizeof(cbuf.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &memfd, sizeof(int));
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(rep) ?
+	       0 : -errno;
+}
+
+/* Makes the shared block: a sealed memfd holding two empty rings. */
+static int make_shm(struct mk_chan *ch, unsigned int slots, int *memfdp)
+{
+	size_t off = mk_chan_ring_offset(slots), len = 2 * off;
+	char *mem;
+	int fd, ret;
+
+	fd = memfd_create("mkchan", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len) ||
+	    fcntl(fd, F_ADD_SEALS, SEALS_NEEDED)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = mk_ring_init(mem, off, slots);
+	if (!ret)
+		ret = mk_ring_init(mem + off, off, slots);
+	munmap(mem, len);
+	if (!ret)
+		ret = chan_map(ch, fd, len, slots, true);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	*memfdp = fd;
+	return 0;
+}
+
+/*
+ * Reads one request from a pending connection and answers it. Returns 1
+ * with a channel in *@out, 0 when the connection was refused or dropped
+ * or has not sent its request yet.
+ */
+static int serve(struct mk_mbox *mb, struct mbox_sock *s, struct mk_chan **out)
+{
+	struct mk_chan_wire_req req;
+	struct mk_chan *ch;
+	unsigned int slots;
+	int status, memfd = -1;
+	ssize_t n;
+
+	/* MSG_TRUNC: the real length, so an oversized request is seen. */
+	n = recv(s->fd, &req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		sock_drop(mb, s);
+		return 0;
+	}
+	if ((size_t)n != sizeof(req) || req.magic != MK_CHAN_WIRE_MAGIC ||
+	    req.version != MK_CHAN_WIRE_VERSION || req.flags || req.reserved)
+		status = -EPROTO;
+	else if (req.alias != s->alias || !find_listener(mb, req.alias))
+		status = -ECONNREFUSED;
+	else if (!req.cap || !has_cap(mb, req.cap))
+		status = -EACCES;
+	else if (req.slots && !slots_ok(req.slots))
+		status = -EINVAL;
+	else
+		status = 0;
+	if (status) {
+		reply(s->fd, status, -1, 0, 0, mb->home_cpu);
+		sock_drop(mb, s);
+		return 0;
+	}
+	slots = req.slots ? req.slots : MK_CHAN_DEFAULT_SLOTS;
+	ch = chan_alloc();
+	if (!ch) {
+		reply(s->fd, -ENOMEM, -1, 0, 0, mb->home_cpu);
+		sock_drop(mb, s);
+		return 0;
+	}
+	status = make_shm(ch, slots, &memfd);
+	if (!status)
+		status = reply(s->fd, 0, memfd, slots, mk_chan_shm_bytes(slots),
+			       mb->home_cpu);
+	else
+		reply(s->fd, status, -1, 0, 0, mb->home_cpu);
+	if (memfd >= 0)
+		close(memfd);
+	if (status) {
+		chan_free(ch);
+		sock_drop(mb, s);
+		return 0;
+	}
+	/* The connection is the channel's now. */
+	epoll_ctl(mb->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	ch->fd = s->fd;
+	list_del(s);
+	mb->npending--;
+	free(s);
+	ch->alias = req.alias;
+	ch->home_cpu = mb->home_cpu;
+	chan_peercred(ch);
+	*out = ch;
+	return 1;
+}
+
+int mk_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms)
+{
+	uint64_t deadline = 0, now;
+	struct epoll_event ev;
+	struct mbox_sock *s;
+	int n, wait_ms, err;
+
+	if (!mb || !out)
+		return -EINVAL;
+	if (timeout_ms > 0)
+		deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+	for (;;) {
+		wait_ms = timeout_ms;
+		if (timeout_ms > 0) {
+			now = mono_ns();
+			wait_ms = now >= deadline ? 0 :
+				  (int)((deadline - now + 999999) / 1000000);
+		}
+		n = epoll_wait(mb->epfd, &ev, 1, wait_ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!n)
+			return timeout_ms ? -ETIMEDOUT : -EAGAIN;
+		s = ev.data.ptr;
+		if (s->listening) {
+			err = 0;
+			accept_conn(mb, s, &err);
+			if (err)
+				return err;
+		} else if (serve(mb, s, out)) {
+			return 0;
+		}
+	}
+}

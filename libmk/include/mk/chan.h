@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libmk channels and mailboxes (issue 3), user-space ("fallback")
+ * transport: no kernel module, everything on stock Linux.
+ *
+ * A mailbox belongs to the thread that creates it (its home CPU is the
+ * one that thread ran on then). It carries names and capabilities. A name
+ * is a 64-bit alias; text names become aliases through mk_name_hash(). A
+ * capability is an unforgeable 64-bit random token the owner hands out;
+ * connecting needs one of the mailbox's names and one of its capabilities.
+ *
+ * A channel is duplex: two single-producer, single-consumer rings (the
+ * layout of <mk/mkchan.h>) in one block of shared memory, one each way.
+ * Each direction has one sending and one receiving thread at a time.
+ *
+ * Fallback transport:
+ *   - Each alias is an abstract Unix socket (SOCK_SEQPACKET) named
+ *     "\0mk/mbox/<alias as 16 lower-case hex digits>", listened on by the
+ *     mailbox. Connecting sends the alias, the capability and a ring size;
+ *     the mailbox checks them, records the peer's SO_PEERCRED, and answers
+ *     with a status and, on success, a sealed memfd holding both rings
+ *     (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), passed with SCM_RIGHTS.
+ *     Both sides map it MAP_SHARED; the client checks its size and seals
+ *     first. Memfd layout: ring client->mailbox at offset 0, ring
+ *     mailbox->client at mk_chan_ring_offset(slots).
+ *   - The connection socket stays open for the channel's life: a peer that
+ *     closes or dies hangs it up, and the next operation that finds the
+ *     ring empty (receive) or full (send), or is about to block, reports
+ *     -EPIPE. Messages the peer sent before are delivered first.
+ *   - Wake-ups: poll-then-block on the ring's futex word (mk_ring_wait()).
+ *
+ * Weaker than the module transport (see libmk/README.md): the abstract
+ * socket namespace is per network namespace and open to every process in
+ * it, so anyone can try to connect (the capability is the check) and
+ * anyone can bind an alias first (a squatter can then collect the
+ * capabilities clients present); removing a name or capability, or
+ * closing a mailbox, refuses later connects but does not shoot down
+ * channels already open; a peer that shares the memory can corrupt the
+ * rings (reported as -EBADMSG, never a crash) or make spurious wake-ups.
+ *
+ * Errors are negative errno values:
+ *   -EINVAL        bad argument (NULL, empty name, bad ring size)
+ *   -ENOMEM        out of memory
+ *   -EEXIST        the mailbox already has this name or capability
+ *   -EADDRINUSE    another mailbox (maybe in another process) has the name
+ *   -ENOENT        the mailbox does not have this name or capability
+ *   -ECONNREFUSED  no mailbox has the name (or it was just removed)
+ *   -EACCES        the mailbox refused the capability
+ *   -EPROTO        the peer does not speak this protocol (bad request or
+ *                  reply, bad memfd: wrong size, missing seals)
+ *   -ETIMEDOUT     the timeout passed
+ *   -EAGAIN        non-blocking call: nothing to do right now (no
+ *                  connection to accept, ring empty or full)
+ *   -EMSGSIZE      message longer than mk_chan_max_msg()
+ *   -ENOBUFS       receive buffer too small; *len says how much is needed
+ *                  and the message stays in the ring
+ *   -EPIPE         the peer closed the channel or died
+ *   -EBADMSG       the peer broke the ring's rules; the direction is broken
+ *   others         from the system calls underneath (-EMFILE, ...)
+ */
+#ifndef MK_CHAN_H
+#define MK_CHAN_H
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mk_mbox;
+struct mk_chan;
+
+/* Ring size when a connect asks for 0 slots. */
+#define MK_CHAN_DEFAULT_SLOTS		64
+/* How long mk_chan_connect() waits for the mailbox to answer. */
+#define MK_CHAN_CONNECT_TIMEOUT_MS	5000
+/*
+ * Connections accepted but whose request has not arrived yet, per mailbox;
+ * past that the oldest is closed, so silent clients cannot exhaust its fds.
+ */
+#define MK_MBOX_MAX_PENDING		64
+
+/*
+ * FNV-1a, 64 bits, over the bytes of @name without the terminating NUL:
+ * h = 0xcbf29ce484222325; for each byte b: h ^= b, h *= 0x100000001b3.
+ * Not collision-resistant against a chosen name; names are labels, the
+ * capability is the protection.
+ */
+uint64_t mk_name_hash(const char *name);
+
+/* --- mailboxes (owner side) --- */
+
+/*
+ * Creates a mailbox with no name and no capability, owned by the calling
+ * thread, on the CPU it runs on now.
+ */
+int mk_mbox_create(struct mk_mbox **out);
+
+/*
+ * Closes every listening socket and connection not yet accepted, and frees
+ * the mailbox: later connects get -ECONNREFUSED. Channels already accepted
+ * live on until closed.
+ */
+void mk_mbox_close(struct mk_mbox *mb);
+
+/* CPU the owning thread ran on at creation, and its thread id. */
+int mk_mbox_home_cpu(const struct mk_mbox *mb);
+pid_t mk_mbox_owner_tid(const struct mk_mbox *mb);
+
+/* Adds or removes a name (text, hashed) or a raw alias. */
+int mk_mbox_add_name(struct mk_mbox *mb, const char *name);
+int mk_mbox_add_alias(struct mk_mbox *mb, uint64_t alias);
+int mk_mbox_remove_name(struct mk_mbox *mb, const char *name);
+int mk_mbox_remove_alias(struct mk_mbox *mb, uint64_t alias);
+
+/*
+ * Makes a new capability from getrandom() and stores it in *@cap; the
+ * owner hands it to whoever may connect. Never 0.
+ */
+int mk_mbox_new_cap(struct mk_mbox *mb, uint64_t *cap);
+int mk_mbox_remove_cap(struct mk_mbox *mb, uint64_t cap);
+
+/*
+ * An fd that polls readable (POLLIN / EPOLLIN) when mk_mbox_accept() has
+ * work: a new connection or a request. It stays the mailbox's; do not
+ * close it.
+ */
+int mk_mbox_fd(const struct mk_mbox *mb);
+
+/*
+ * Serves connection requests until one yields a channel, which it stores
+ * in *@out. Refused requests (wrong capability, removed name, garbage)
+ * are answered and closed here and do not end the call. Waits up to
+ * @timeout_ms (0: do not wait, -EAGAIN; < 0: no limit), -ETIMEDOUT then.
+ * The mailbox's thread calls it (it is not thread-safe against the other
+ * mailbox calls).
+ */
+int mk_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms);
+
+/* --- channels (both sides) --- */
+
+/*
+ * Connects to the mailbox with name @name (or alias @alias) presenting
+ * @cap, with rings of @slots slots each way (a power of two, 2..32768;
+ * 0 for MK_CHAN_DEFAULT_SLOTS). The connect variant waits up to
+ * MK_CHAN_CONNECT_TIMEOUT_MS for the mailbox to answer; the alias variant
+ * takes @timeout_ms (< 0: no limit).
+ */
+int mk_chan_connect(struct mk_chan **out, const char *name, uint64_t cap,
+		    unsigned int slots);
+int mk_chan_connect_alias(struct mk_chan **out, uint64_t alias, uint64_t cap,
+			  unsigned int slots, int timeout_ms);
+
+/*
+ * Closes the channel: hangs up the connection (the peer gets -EPIPE once
+ * it has read what was sent), wakes the peer if it sleeps in a receive,
+ * unmaps the rings. No other thread may be using the channel.
+ */
+void mk_chan_close(struct mk_chan *ch);
+
+/* Largest message either way. */
+size_t mk_chan_max_msg(const struct mk_chan *ch);
+
+/*
+ * Sends a message of @len bytes (0 allowed; longer than 56 bytes goes as
+ * fragments, whole or not at all), and wakes the peer if it sleeps.
+ * try_send returns -EAGAIN when the ring is full (nothing is overwritten).
+ * send waits for room: it spins for the channel's spin budget, then
+ * sleeps with a backoff up to 1 ms (layout version 1 has no futex for
+ * credits), for up to @timeout_ns (< 0: no limit).
+ */
+int mk_chan_try_send(struct mk_chan *ch, const void *msg, size_t len);
+int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len,
+		 int64_t timeout_ns);
+
+/*
+ * Receives one message into @buf (@cap bytes), its length in *@len.
+ * try_recv returns -EAGAIN when the ring is empty (and looks at the
+ * connection every few hundred empty calls, so a dead peer shows up as
+ * -EPIPE). recv polls for the spin budget, then blocks on the futex, for
+ * up to @timeout_ns (< 0: no limit); while blocked it looks at the
+ * connection every MK_CHAN_LIVENESS_NS, so a peer killed without closing
+ * is noticed within that time (one that closes wakes it at once).
+ */
+int mk_chan_try_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len);
+int mk_chan_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len,
+		 int64_t timeout_ns);
+
+#define MK_CHAN_LIVENESS_NS		100000000LL	/* 100 ms */
+
+/*
+ * Spin budget before blocking, in ns (default MK_RING_SPIN_NS_DEFAULT,
+ * or $MK_CHAN_SPIN_NS when set at channel creation); 0 blocks at once.
+ */
+void mk_chan_set_spin_ns(struct mk_chan *ch, uint64_t spin_ns);
+uint64_t mk_chan_spin_ns(const struct mk_chan *ch);
+
+/*
+ * The peer's credentials from SO_PEERCRED at connection time, and the
+ * alias and home CPU of the mailbox the channel was opened through.
+ */
+int mk_chan_peer(const struct mk_chan *ch, pid_t *pid, uid_t *uid, gid_t *gid);
+uint64_t mk_chan_alias(const struct mk_chan *ch);
+int mk_chan_home_cpu(const struct mk_chan *ch);
+
+/*
+ * The connection socket: it polls POLLHUP / POLLIN once the peer is gone.
+ * It stays the channel's; do not close or read it.
+ */
+int mk_chan_fd(const struct mk_chan *ch);
+
+/*
+ * The shared block (both rings) and its length: for tests and tools that
+ * inspect or, to play a hostile peer, scribble over it.
+ */
+void *mk_chan_shm(const struct mk_chan *ch, size_t *len);
+
+/*
+ * Offset of the second ring in the shared block (mk_ring_bytes(slots)
+ * rounded up to MK_CHAN_RING_ALIGN), and the block's size (twice that).
+ */
+#define MK_CHAN_RING_ALIGN		4096
+size_t mk_chan_ring_offset(unsigned int slots);
+size_t mk_chan_shm_bytes(unsigned int slots);
+
+/*
+ * Wire format of the set-up exchange on the mailbox socket, for other
+ * implementations and for tests: the client sends one mk_chan_wire_req,
+ * the mailbox answers with one mk_chan_wire_rep (with the memfd attached
+ * by SCM_RIGHTS when status is 0) and keeps the connection. Each is one
+ * SOCK_SEQPACKET message of exactly its size; anything else is -EPROTO.
+ * Native byte order: both ends are on one machine.
+ */
+#define MK_CHAN_WIRE_MAGIC		0x6e68636bU	/* "kchn" */
+#define MK_CHAN_WIRE_VERSION		1
+
+struct mk_chan_wire_req {
+	uint32_t magic;		/* MK_CHAN_WIRE_MAGIC */
+	uint16_t version;	/* MK_CHAN_WIRE_VERSION */
+	uint16_t flags;		/* none defined; must be zero */
+	uint32_t slots;		/* per ring; 0: MK_CHAN_DEFAULT_SLOTS */
+	uint32_t reserved;	/* must be zero */
+	uint64_t alias;		/* the name the client connected to */
+	uint64_t cap;		/* the capability it presents */
+};
+
+struct mk_chan_wire_rep {
+	uint32_t magic;		/* MK_CHAN_WIRE_MAGIC */
+	uint16_t version;	/* MK_CHAN_WIRE_VERSION */
+	uint16_t flags;		/* none defined; zero */
+	int32_t status;		/* 0, or a negative errno from the list above */
+	uint32_t slots;		/* per ring, as asked (the default for 0) */
+	uint64_t shm_bytes;	/* size of the memfd: mk_chan_shm_bytes(slots) */
+	int32_t home_cpu;	/* the mailbox's home CPU */
+	uint32_t reserved;	/* zero */
+};
+
+/* The mailbox socket's abstract name for @alias (without the leading NUL). */
+#define MK_CHAN_SOCK_FMT		"mk/mbox/%016" PRIx64
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MK_CHAN_H */
