@@ -64,13 +64,15 @@ struct mkchan_chan {
 	struct pid *peer;		/* the connecting process */
 	kuid_t peer_uid;
 	unsigned int cpu;
-	int node_id;
-	unsigned int slots;
-	unsigned int nr_pages;
+	int ring_node[2];		/* of each ring's pages */
+	unsigned int slots;		/* per ring */
+	unsigned int ring_pages;	/* per ring: ring 1 starts after them */
+	unsigned int nr_pages;		/* both rings */
 	struct page **pages;
-	struct mkchan_ring *ring;	/* kernel view of the pages */
+	void *map;			/* kernel view of all pages */
+	struct mkchan_ring *ring[2];	/* 0: connect -> accept, 1: back */
 	u32 state;			/* MKCHAN_RING_OPEN or why it ended */
-	wait_queue_head_t wq;
+	wait_queue_head_t wq[2];	/* waiters of each end (by receive ring) */
 };
 
 struct file;

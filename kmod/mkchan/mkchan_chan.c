@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Channels: one ring (layout in the uapi header) in pages allocated on the
- * receiving mailbox's NUMA node, mapped by both ends. Messages never enter
- * the kernel; it only wakes a receiver that announced it sleeps (KICK,
- * WAIT, poll) and ends channels (peer close, shootdown).
+ * Channels: two rings (layout in the uapi header), one each way, each in
+ * pages on the node of the end that receives from it, mapped whole by both
+ * ends. Messages never enter the kernel; it only wakes an end that
+ * announced it sleeps (KICK, WAIT, poll) and ends channels (peer close,
+ * shootdown).
+ *
+ * An end is known by its file_operations; ring[r] is received from by the
+ * end whose index is r: 0 is the accepting end, 1 the connecting end.
  */
 #define pr_fmt(fmt) "mkchan: " fmt
 
@@ -22,15 +26,21 @@
 
 #include "mkchan.h"
 
-static const struct file_operations mkchan_tx_fops;
-static const struct file_operations mkchan_rx_fops;
+static const struct file_operations mkchan_connect_fops;
+static const struct file_operations mkchan_accept_fops;
+
+/* The ring an end receives from, and the index of its waitqueue. */
+static unsigned int end_of(struct file *file)
+{
+	return file->f_op == &mkchan_accept_fops ? 0 : 1;
+}
 
 static void chan_free_pages(struct mkchan_chan *chan)
 {
 	unsigned int i;
 
-	if (chan->ring)
-		vunmap(chan->ring);
+	if (chan->map)
+		vunmap(chan->map);
 	if (!chan->pages)
 		return;
 	for (i = 0; i < chan->nr_pages && chan->pages[i]; i++)
@@ -54,8 +64,20 @@ static void chan_put(struct mkchan_chan *chan)
 	kref_put(&chan->ref, chan_release_ref);
 }
 
-/* A channel with a zeroed ring of @slots slots on @node; counted. */
-static struct mkchan_chan *chan_alloc(unsigned int slots, int node)
+static void ring_init(struct mkchan_ring *ring, unsigned int slots)
+{
+	/* Zeroed slots are an empty ring (see "Ring layout"). */
+	ring->info.version = MKCHAN_RING_VERSION;
+	ring->info.slot_size = MKCHAN_RING_SLOT_SIZE;
+	ring->info.slots = slots;
+	ring->info.magic = MKCHAN_RING_MAGIC;
+}
+
+/*
+ * A channel with two zeroed rings of @slots slots: ring 0 on @node0 (the
+ * mailbox's), ring 1 on @node1 (the connector's). Counted.
+ */
+static struct mkchan_chan *chan_alloc(unsigned int slots, int node0, int node1)
 {
 	struct mkchan_chan *chan;
 	unsigned int i;
@@ -64,34 +86,37 @@ static struct mkchan_chan *chan_alloc(unsigned int slots, int node)
 		atomic_long_dec(&mkchan_nr_chans);
 		return ERR_PTR(-ENOSPC);
 	}
-	chan = kzalloc_node(sizeof(*chan), GFP_KERNEL_ACCOUNT, node);
+	chan = kzalloc_node(sizeof(*chan), GFP_KERNEL_ACCOUNT, node0);
 	if (!chan) {
 		atomic_long_dec(&mkchan_nr_chans);
 		return ERR_PTR(-ENOMEM);
 	}
 	kref_init(&chan->ref);
-	init_waitqueue_head(&chan->wq);
+	init_waitqueue_head(&chan->wq[0]);
+	init_waitqueue_head(&chan->wq[1]);
 	INIT_LIST_HEAD(&chan->node);
 	chan->slots = slots;
-	chan->node_id = node;
-	chan->nr_pages = DIV_ROUND_UP(MKCHAN_RING_BYTES(slots), PAGE_SIZE);
+	chan->ring_node[0] = node0;
+	chan->ring_node[1] = node1;
+	chan->ring_pages = DIV_ROUND_UP(MKCHAN_RING_BYTES(slots), PAGE_SIZE);
+	chan->nr_pages = 2 * chan->ring_pages;
 	chan->pages = kcalloc(chan->nr_pages, sizeof(*chan->pages), GFP_KERNEL_ACCOUNT);
 	if (!chan->pages)
 		goto fail;
 	for (i = 0; i < chan->nr_pages; i++) {
-		chan->pages[i] = alloc_pages_node(node, GFP_KERNEL_ACCOUNT | __GFP_ZERO, 0);
+		chan->pages[i] = alloc_pages_node(i < chan->ring_pages ? node0 : node1,
+						  GFP_KERNEL_ACCOUNT | __GFP_ZERO, 0);
 		if (!chan->pages[i])
 			goto fail;
 		atomic_long_inc(&mkchan_nr_pages);
 	}
-	chan->ring = vmap(chan->pages, chan->nr_pages, VM_MAP, PAGE_KERNEL);
-	if (!chan->ring)
+	chan->map = vmap(chan->pages, chan->nr_pages, VM_MAP, PAGE_KERNEL);
+	if (!chan->map)
 		goto fail;
-	/* Zeroed slots are an empty ring (see "Ring layout"). */
-	chan->ring->info.version = MKCHAN_RING_VERSION;
-	chan->ring->info.slot_size = MKCHAN_RING_SLOT_SIZE;
-	chan->ring->info.slots = slots;
-	chan->ring->info.magic = MKCHAN_RING_MAGIC;
+	chan->ring[0] = chan->map;
+	chan->ring[1] = chan->map + ((size_t)chan->ring_pages << PAGE_SHIFT);
+	ring_init(chan->ring[0], slots);
+	ring_init(chan->ring[1], slots);
 	return chan;
 fail:
 	chan_put(chan);
@@ -105,9 +130,11 @@ static void chan_end(struct mkchan_chan *chan, u32 why)
 	if (chan->state == MKCHAN_RING_OPEN) {
 		WRITE_ONCE(chan->state, why);
 		/* The word libmk checks on every operation. */
-		WRITE_ONCE(chan->ring->info.closed, why);
+		WRITE_ONCE(chan->ring[0]->info.closed, why);
+		WRITE_ONCE(chan->ring[1]->info.closed, why);
 	}
-	wake_up_all(&chan->wq);
+	wake_up_all(&chan->wq[0]);
+	wake_up_all(&chan->wq[1]);
 }
 
 /*
@@ -158,7 +185,7 @@ long mkchan_connect(struct mkchan_connect __user *arg)
 	if (!mbox)
 		return -ECONNREFUSED;
 
-	chan = chan_alloc(req.slots, node);
+	chan = chan_alloc(req.slots, node, numa_node_id());
 	if (IS_ERR(chan))
 		return PTR_ERR(chan);
 	chan->alias = req.alias;
@@ -166,7 +193,7 @@ long mkchan_connect(struct mkchan_connect __user *arg)
 	chan->peer = get_pid(task_tgid(current));
 	chan->peer_uid = current_uid();
 
-	fd = mkchan_new_file("[mkchan-tx]", &mkchan_tx_fops, chan, &file);
+	fd = mkchan_new_file("[mkchan-connect]", &mkchan_connect_fops, chan, &file);
 	if (fd < 0) {
 		chan_put(chan);
 		return fd;
@@ -225,8 +252,8 @@ long mkchan_accept(struct mkchan_mbox *mbox, struct mkchan_accept __user *arg)
 		mutex_unlock(&mkchan_lock);
 		return -EAGAIN;
 	}
-	/* The pending reference becomes the receiving end's. */
-	fd = mkchan_new_file("[mkchan-rx]", &mkchan_rx_fops, chan, &file);
+	/* The pending reference becomes the accepting end's. */
+	fd = mkchan_new_file("[mkchan-accept]", &mkchan_accept_fops, chan, &file);
 	if (fd < 0) {
 		mutex_unlock(&mkchan_lock);
 		return fd;
@@ -247,11 +274,6 @@ long mkchan_accept(struct mkchan_mbox *mbox, struct mkchan_accept __user *arg)
 	return ret;
 }
 
-static bool is_rx(struct file *file)
-{
-	return file->f_op == &mkchan_rx_fops;
-}
-
 static long chan_error(struct mkchan_chan *chan)
 {
 	switch (READ_ONCE(chan->state)) {
@@ -265,21 +287,22 @@ static long chan_error(struct mkchan_chan *chan)
 }
 
 /*
- * Is the message the consumer expects next in the ring? Reads only words
- * user space may scribble on, indexed with the kernel's own slot count.
+ * Is the message the consumer expects next in @ring? Reads only words user
+ * space may scribble on, indexed with the kernel's own slot count.
  */
-static bool chan_rx_ready(struct mkchan_chan *chan)
+static bool ring_ready(struct mkchan_chan *chan, struct mkchan_ring *ring)
 {
-	u64 head = READ_ONCE(chan->ring->cons.head);
-	u64 hdr = READ_ONCE(chan->ring->slots[head & (chan->slots - 1)].hdr);
+	u64 head = READ_ONCE(ring->cons.head);
+	u64 hdr = READ_ONCE(ring->slots[head & (chan->slots - 1)].hdr);
 
 	return MKCHAN_RING_HDR_SEQ(hdr) == (u32)(head + 1);
 }
 
-static long chan_wait(struct mkchan_chan *chan, struct mkchan_wait __user *arg)
+static long chan_wait(struct mkchan_chan *chan, unsigned int end,
+		      struct mkchan_wait __user *arg)
 {
+	u32 *futex = &chan->ring[end]->wait.futex;
 	struct mkchan_wait req;
-	u32 *futex = &chan->ring->wait.futex;
 	long ret;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
@@ -288,11 +311,11 @@ static long chan_wait(struct mkchan_chan *chan, struct mkchan_wait __user *arg)
 		return -EINVAL;
 #define WOKEN (READ_ONCE(*futex) != req.futex || READ_ONCE(chan->state))
 	if (req.timeout_ns < 0)
-		ret = wait_event_interruptible(chan->wq, WOKEN);
+		ret = wait_event_interruptible(chan->wq[end], WOKEN);
 	else if (req.timeout_ns == 0)
 		ret = WOKEN ? 0 : -ETIME;
 	else
-		ret = wait_event_interruptible_hrtimeout(chan->wq, WOKEN,
+		ret = wait_event_interruptible_hrtimeout(chan->wq[end], WOKEN,
 							 ns_to_ktime(req.timeout_ns));
 #undef WOKEN
 	if (ret == -ETIME)
@@ -302,15 +325,16 @@ static long chan_wait(struct mkchan_chan *chan, struct mkchan_wait __user *arg)
 	return chan_error(chan);
 }
 
-static long chan_info(struct file *file, struct mkchan_chan_info __user *arg)
+static long chan_info(struct mkchan_chan *chan, unsigned int end,
+		      struct mkchan_chan_info __user *arg)
 {
-	struct mkchan_chan *chan = file->private_data;
 	struct mkchan_chan_info info = {
-		.role = is_rx(file) ? MKCHAN_ROLE_RX : MKCHAN_ROLE_TX,
+		.end = end ? MKCHAN_END_CONNECT : MKCHAN_END_ACCEPT,
 		.slots = chan->slots,
 		.map_bytes = (u64)chan->nr_pages << PAGE_SHIFT,
+		.ring1_offset = (u64)chan->ring_pages << PAGE_SHIFT,
 		.cpu = chan->cpu,
-		.node = chan->node_id,
+		.node = chan->ring_node[end],
 	};
 
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
@@ -319,50 +343,47 @@ static long chan_info(struct file *file, struct mkchan_chan_info __user *arg)
 static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct mkchan_chan *chan = file->private_data;
+	unsigned int end = end_of(file);
 	long ret;
 
 	switch (cmd) {
 	case MKCHAN_IOC_CHAN_INFO:
-		return chan_info(file, (void __user *)arg);
+		return chan_info(chan, end, (void __user *)arg);
 	case MKCHAN_IOC_KICK:
-		if (is_rx(file))
-			return -EBADF;
 		ret = chan_error(chan);
 		if (!ret)
-			wake_up(&chan->wq);
+			wake_up(&chan->wq[!end]);
 		return ret;
 	case MKCHAN_IOC_WAIT:
-		if (!is_rx(file))
-			return -EBADF;
-		return chan_wait(chan, (void __user *)arg);
+		return chan_wait(chan, end, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
 }
 
 /*
- * EPOLLIN needs a KICK to be noticed, and the producer kicks only a
- * consumer that set wait.sleeping: set it before polling. The sending end
- * is always writable; a full ring shows as -EAGAIN from the ring itself.
+ * EPOLLIN needs a KICK to be noticed, and the peer kicks only an end that
+ * set wait.sleeping in its receiving ring: set it before polling. EPOLLOUT
+ * is always set while the channel is open; a full ring shows as -EAGAIN
+ * from the ring itself.
  */
 static __poll_t chan_poll(struct file *file, struct poll_table_struct *pt)
 {
 	struct mkchan_chan *chan = file->private_data;
+	unsigned int end = end_of(file);
 	__poll_t mask = 0;
 	u32 state;
 
-	poll_wait(file, &chan->wq, pt);
+	poll_wait(file, &chan->wq[end], pt);
 	state = READ_ONCE(chan->state);
 	if (state == MKCHAN_RING_REVOKED)
 		mask |= EPOLLHUP | EPOLLERR;
 	else if (state == MKCHAN_RING_CLOSED_PEER)
 		mask |= EPOLLHUP;
-	if (is_rx(file)) {
-		if (chan_rx_ready(chan))
-			mask |= EPOLLIN | EPOLLRDNORM;
-	} else if (state == MKCHAN_RING_OPEN) {
+	else
 		mask |= EPOLLOUT | EPOLLWRNORM;
-	}
+	if (ring_ready(chan, chan->ring[end]))
+		mask |= EPOLLIN | EPOLLRDNORM;
 	return mask;
 }
 
@@ -376,7 +397,7 @@ static void set_vm_flags(struct vm_area_struct *vma, unsigned long set,
 #endif
 }
 
-/* The whole ring, shared, at offset 0; not inherited across fork. */
+/* Both rings, shared, at offset 0; not inherited across fork. */
 static int chan_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mkchan_chan *chan = file->private_data;
@@ -394,14 +415,14 @@ static int chan_mmap(struct file *file, struct vm_area_struct *vma)
 
 /*
  * Closing one end tells the other (which may still drain what was sent).
- * The receiving end also leaves its mailbox's list.
+ * The accepting end also leaves its mailbox's list.
  */
 static int chan_release(struct inode *inode, struct file *file)
 {
 	struct mkchan_chan *chan = file->private_data;
 
 	mutex_lock(&mkchan_lock);
-	if (is_rx(file) && chan->mbox) {
+	if (!end_of(file) && chan->mbox) {
 		list_del_init(&chan->node);
 		chan->mbox = NULL;
 	}
@@ -411,7 +432,7 @@ static int chan_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static const struct file_operations mkchan_tx_fops = {
+static const struct file_operations mkchan_connect_fops = {
 	.owner		= THIS_MODULE,
 	.unlocked_ioctl	= chan_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
@@ -421,7 +442,7 @@ static const struct file_operations mkchan_tx_fops = {
 	.llseek		= noop_llseek,
 };
 
-static const struct file_operations mkchan_rx_fops = {
+static const struct file_operations mkchan_accept_fops = {
 	.owner		= THIS_MODULE,
 	.unlocked_ioctl	= chan_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,

@@ -218,12 +218,18 @@ _Static_assert(MKCHAN_RING_MAX_SLOTS <= MKCHAN_RING_NSLOTS_MASK + 1 &&
  * ====================================
  *
  * A mailbox is created on /dev/mkchan and lives as long as its fd. It has
- * a home CPU (its rings are allocated on that CPU's NUMA node), names
- * (64-bit aliases of text names; libmk hashes names) and capabilities
- * (random 64-bit tokens the module hands out). Connecting on /dev/mkchan
- * with an alias and a capability the mailbox holds returns the sending end
- * of a new channel at once; the mailbox owner accepts the receiving end.
- * Both ends mmap the same ring (layout above) at offset 0, MAP_SHARED.
+ * a home CPU, names (64-bit aliases of text names; libmk hashes names)
+ * and capabilities (random 64-bit tokens the module hands out). Connecting
+ * on /dev/mkchan with an alias and a capability the mailbox holds returns
+ * the connecting end of a new channel at once; the mailbox owner accepts
+ * the other end.
+ *
+ * A channel is duplex: two rings (layout above) in one block that both
+ * ends mmap whole, MAP_SHARED, at offset 0. Ring 0, at offset 0, carries
+ * messages from the connecting end to the accepting end and lives on the
+ * mailbox CPU's NUMA node; ring 1, at MKCHAN_CHAN_RING1_OFFSET(slots, page
+ * size), carries the replies and lives on the connecting CPU's node. The
+ * user-space fallback lays out its shared memory the same way.
  *
  * Removing the name or the capability a channel was opened with, or
  * closing its mailbox, shoots the channel down: info.closed becomes
@@ -232,9 +238,13 @@ _Static_assert(MKCHAN_RING_MAX_SLOTS <= MKCHAN_RING_NSLOTS_MASK + 1 &&
  * MKCHAN_RING_CLOSED_PEER and EPOLLHUP (EPIPE once drained).
  *
  * Waking a sleeping receiver uses the wait line's protocol, with
- * MKCHAN_IOC_WAIT and MKCHAN_IOC_KICK in place of the futex calls: the
- * receiver sleeps while wait.futex still holds the value it read.
+ * MKCHAN_IOC_WAIT and MKCHAN_IOC_KICK in place of the futex calls: an end
+ * sleeps in WAIT while the wait.futex of the ring it receives from still
+ * holds the value it read; KICK wakes the other end. poll() on an end
+ * reports EPOLLIN when its receiving ring holds a message.
  */
+#define MKCHAN_CHAN_RING1_OFFSET(slots, page_size) \
+	((MKCHAN_RING_BYTES(slots) + (page_size) - 1) / (page_size) * (page_size))
 #define MKCHAN_CPU_CURRENT	0xffffffffU
 
 struct mkchan_mbox_create {
@@ -250,13 +260,13 @@ struct mkchan_connect {
 	__u64 cap;		/* a capability it holds */
 	__u32 slots;		/* ring slots: power of two, 2..max_slots */
 	__u32 flags;		/* none defined; must be zero */
-	__s32 fd;		/* out: the sending end */
+	__s32 fd;		/* out: the connecting end */
 	__u32 cpu;		/* out: the mailbox's home CPU */
 	__u64 reserved;		/* must be zero */
 };
 
 struct mkchan_accept {
-	__s32 fd;		/* out: the receiving end */
+	__s32 fd;		/* out: the accepting end */
 	__u32 slots;		/* out */
 	__u64 alias;		/* out: the name it was opened with */
 	__u64 cap;		/* out: the capability it was opened with */
@@ -270,15 +280,16 @@ struct mkchan_alias {
 	__u64 mbox_id;		/* MKCHAN_IOC_ALIAS_ADD only */
 };
 
-#define MKCHAN_ROLE_TX		1
-#define MKCHAN_ROLE_RX		2
+#define MKCHAN_END_CONNECT	1	/* sends on ring 0, receives on ring 1 */
+#define MKCHAN_END_ACCEPT	2	/* sends on ring 1, receives on ring 0 */
 
 struct mkchan_chan_info {
-	__u32 role;		/* MKCHAN_ROLE_TX or MKCHAN_ROLE_RX */
-	__u32 slots;
-	__u64 map_bytes;	/* mmap length: the ring, in whole pages */
+	__u32 end;		/* MKCHAN_END_CONNECT or MKCHAN_END_ACCEPT */
+	__u32 slots;		/* per ring */
+	__u64 map_bytes;	/* mmap length: both rings, in whole pages */
+	__u64 ring1_offset;	/* where ring 1 starts in the mapping */
 	__u32 cpu;		/* the mailbox's home CPU */
-	__s32 node;		/* NUMA node the ring pages are on */
+	__s32 node;		/* NUMA node of the ring this end receives from */
 };
 
 struct mkchan_wait {
