@@ -12,4 +12,5 @@ $(BUILD)/tests/vm/%: $(BUILD)/obj/tests/vm/%.o $(LIBMK_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MK_LDFLAGS) $^ -o $@
 
-TEST_TARGETS += $(BUILD)/tests/vm/ioctl_abuse $(BUILD)/tests/vm/mkchan_abi
+TEST_TARGETS += $(BUILD)/tests/vm/ioctl_abuse $(BUILD)/tests/vm/mkchan_abi \
+	$(BUILD)/tests/vm/mkchan_stress
