@@ -27,6 +27,7 @@ BENCH_TARGETS :=
 all: user modules
 
 include libmk/module.mk
+include $(sort $(wildcard daemons/*/module.mk tests/*/module.mk))
 include tools/module.mk
 include tests/module.mk
 include bench/module.mk

@@ -1,5 +1,6 @@
 # libmk: static and shared library in $(BUILD)/lib.
-LIBMK_SRCS := libmk/module.c libmk/ring.c libmk/chan.c
+# Every source under libmk/ (and its subfolders) is part of the library.
+LIBMK_SRCS := $(sort $(wildcard libmk/*.c libmk/*/*.c))
 LIBMK_OBJS := $(LIBMK_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBMK_A := $(BUILD)/lib/libmk.a
 LIBMK_SO := $(BUILD)/lib/libmk.so.0
