@@ -21,6 +21,8 @@
 #include <mk/cobjvm.h>
 #include <mk/mkchan.h>
 
+#include "../lib/mkchan_counters.h"
+
 static int n, failed;
 static uint64_t seed;
 
@@ -120,22 +122,6 @@ static void abuse(const struct target *t)
 	}
 }
 
-static long counter(const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/class/misc/mkchan/%s", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 /*
  * An answer that cannot be written back must undo what the call made:
  * connect and accept into read-only memory leave no channel behind.
@@ -143,7 +129,7 @@ static long counter(const char *name)
 static void unwinding(int ctl, int mbox, uint64_t alias, uint64_t cap)
 {
 	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	long chans = counter("channels");
+	long chans = mkchan_counter("channels");
 	struct mkchan_connect *req;
 	struct mkchan_accept acc;
 	int tx;
@@ -151,7 +137,7 @@ static void unwinding(int ctl, int mbox, uint64_t alias, uint64_t cap)
 	req = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	*req = (struct mkchan_connect){ .alias = alias, .cap = cap, .slots = 8 };
 	mprotect(req, pg, PROT_READ);
-	result(fails_with(ctl, MKCHAN_IOC_CONNECT, req, EFAULT) && counter("channels") == chans,
+	result(fails_with(ctl, MKCHAN_IOC_CONNECT, req, EFAULT) && mkchan_counter("channels") == chans,
 	       "/dev/mkchan", "connect into read-only memory: EFAULT, no channel left");
 	munmap(req, pg);
 
@@ -170,7 +156,7 @@ int main(int argc, char **argv)
 	struct mkchan_connect con = { .slots = 16 };
 	struct mkchan_accept acc;
 	uint64_t alias = 0xab5e, cap = 0;
-	long mb0 = counter("mailboxes"), ch0 = counter("channels"), pg0 = counter("ring_pages");
+	struct mkchan_counters before = { -1, -1, -1 }, after;
 	int ctl, cobj;
 
 	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)getpid() * 2654435761u;
@@ -180,7 +166,8 @@ int main(int argc, char **argv)
 
 	ctl = open(MKCHAN_DEVICE, O_RDWR);
 	cobj = open(COBJVM_DEVICE, O_RDWR);
-	result(ctl >= 0 && cobj >= 0, "devices", "open");
+	result(ctl >= 0 && cobj >= 0 && mkchan_counters_read(&before), "devices",
+	       "open, and mkchan's counters read");
 	if (ctl < 0 || cobj < 0)
 		return 1;
 	if (ioctl(ctl, MKCHAN_IOC_MBOX_CREATE, &mc) ||
@@ -225,9 +212,8 @@ int main(int argc, char **argv)
 	/* Random commands may have made mailboxes and channels: all go. */
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
-	result(counter("mailboxes") == mb0 && counter("channels") == ch0 &&
-	       counter("ring_pages") == pg0, "mkchan",
-	       "every object freed once the fds are closed");
+	result(mkchan_counters_read(&after) && mkchan_counters_equal(&before, &after),
+	       "mkchan", "every object freed once the fds are closed");
 	printf("1..%d\n", n);
 	return failed != 0;
 }

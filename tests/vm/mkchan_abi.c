@@ -25,6 +25,8 @@
 #include <mk/mkchan.h>
 #include <mk/ring.h>
 
+#include "../lib/mkchan_counters.h"
+
 static int n, failed;
 
 #define CHECK(cond, ...) do {						\
@@ -44,22 +46,6 @@ static int n, failed;
 static int ioc(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) ? -errno : 0;
-}
-
-static long counter(const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/class/misc/mkchan/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
 }
 
 struct mbox {
@@ -553,13 +539,13 @@ static void test_refusals(int ctl, struct mbox *m)
 
 int main(void)
 {
-	long mb0 = counter("mailboxes"), ch0 = counter("channels"), pg0 = counter("ring_pages");
+	struct mkchan_counters before = { -1, -1, -1 }, after;
 	int ctl = open(MKCHAN_DEVICE, O_RDWR);
 	struct mbox m;
 
-	CHECK(ctl >= 0 && mb0 >= 0 && ch0 >= 0 && pg0 >= 0,
+	CHECK(ctl >= 0 && mkchan_counters_read(&before),
 	      "open %s; counters: %ld mailboxes, %ld channels, %ld ring pages",
-	      MKCHAN_DEVICE, mb0, ch0, pg0);
+	      MKCHAN_DEVICE, before.mailboxes, before.channels, before.ring_pages);
 	if (ctl < 0)
 		return 1;
 	m = mbox_new(ctl, ALIAS);
@@ -574,10 +560,9 @@ int main(void)
 	test_shootdown(ctl, BY_ALIAS_DEL, "the name service removing the alias");
 	close(m.fd);
 	close(ctl);
-	CHECK(counter("mailboxes") == mb0 && counter("channels") == ch0 &&
-	      counter("ring_pages") == pg0,
+	CHECK(mkchan_counters_read(&after) && mkchan_counters_equal(&before, &after),
 	      "every mailbox, channel and ring page freed (%ld, %ld, %ld)",
-	      counter("mailboxes"), counter("channels"), counter("ring_pages"));
+	      after.mailboxes, after.channels, after.ring_pages);
 	printf("1..%d\n", n);
 	return failed != 0;
 }
