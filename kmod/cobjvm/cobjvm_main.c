@@ -3,8 +3,8 @@
  * cobjvm: K42 clustered objects and distributed VM objects.
  *
  * This file registers /dev/cobjvm and answers COBJVM_IOC_INFO; the
- * clustered-object runtime and the VM objects are added by later work
- * (issue 5).
+ * clustered-object runtime is cobj.c (API in cobj.h), its first object the
+ * clustered counter (cobj_counter.c); the VM objects are to come.
  */
 #define pr_fmt(fmt) "cobjvm: " fmt
 
@@ -15,6 +15,9 @@
 #include <linux/uaccess.h>
 
 #include <uapi/mk/cobjvm.h>
+
+#include "cobj.h"
+#include "cobjvm.h"
 
 static long cobjvm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
@@ -51,11 +54,18 @@ static int __init cobjvm_init(void)
 {
 	int ret;
 
+	ret = cobj_runtime_init();
+	if (ret) {
+		pr_err("cannot set up the clustered-object runtime: %d\n", ret);
+		return ret;
+	}
 	ret = misc_register(&cobjvm_misc);
 	if (ret) {
 		pr_err("cannot register /dev/cobjvm: %d\n", ret);
+		cobj_runtime_exit();
 		return ret;
 	}
+	cobjvm_debugfs_init();
 	pr_info("loaded, ABI %d, %u CPUs online\n", COBJVM_ABI_VERSION,
 		num_online_cpus());
 	return 0;
@@ -63,7 +73,9 @@ static int __init cobjvm_init(void)
 
 static void __exit cobjvm_exit(void)
 {
+	cobjvm_debugfs_exit();
 	misc_deregister(&cobjvm_misc);
+	cobj_runtime_exit();
 	pr_info("unloaded\n");
 }
 
