@@ -14,14 +14,16 @@ check "insmod mkchan" insmod "$b/modules/mkchan.ko"
 (
 	end=$((SECONDS + secs))
 	while [ $SECONDS -lt $end ]; do
-		echo 0 >$cpu; sleep 0.3; echo 1 >$cpu; sleep 0.3
-		echo "tree 200" >/sys/kernel/debug/mkchan/multicast
+		echo 0 >$cpu && sleep 0.3 && echo 1 >$cpu && sleep 0.3 &&
+			echo "tree 200" >/sys/kernel/debug/mkchan/multicast || exit 1
 	done
 ) &
 churn=$!
 check "random operations by 4 workers for ${secs}s while CPU 2 comes and goes" \
 	"$b/tests/vm/mkchan_stress" "$secs" 4
-check "CPU hotplug and multicast loop ran without error" wait "$churn"
+# wait here: check runs its command in a subshell, which cannot wait for it
+wait "$churn" && churned=0 || churned=$?
+check "CPU hotplug and multicast loop ran without error" test "$churned" -eq 0
 check "CPU 2 is back online" grep -qx 1 "$cpu"
 check "rmmod mkchan" rmmod mkchan
 done_testing
