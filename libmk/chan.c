@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Mailboxes and channels over the user-space ("fallback") transport; the
- * API and its guarantees are in <mk/chan.h>. Setting up a channel goes
- * through a Unix socket; after that, messages go through the shared rings
- * only and the socket is left alone until somebody hangs it up.
+ * Mailboxes and channels: the transport-independent part (sending,
+ * receiving, waiting, accessors) and the user-space ("fallback")
+ * transport; the module transport is in chan_kmod.c. The API and its
+ * guarantees are in <mk/chan.h>. In the fallback, setting up a channel
+ * goes through a Unix socket; after that, messages go through the shared
+ * rings only and the socket is left alone until somebody hangs it up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mk/chan.h>
-#include <mk/mkchan.h>
-#include <mk/ring.h>
+#include "chan_impl.h"
 
 /* The second ring starts on its own page (4 KiB, the same everywhere). */
 #define RING_ALIGN	MK_CHAN_RING_ALIGN
@@ -36,46 +36,6 @@
 
 /* Empty polls or full rings between two looks at the connection. */
 #define LIVENESS_EVERY	256
-
-/* A listening socket (one per alias) or a connection awaiting its request. */
-struct mbox_sock {
-	struct mbox_sock *next, *prev;
-	int fd;
-	bool listening;
-	uint64_t alias;
-};
-
-struct mk_mbox {
-	int epfd;
-	int home_cpu;
-	pid_t tid;
-	struct mbox_sock listeners;	/* list heads */
-	struct mbox_sock pending;
-	unsigned int npending;
-	uint64_t *caps;
-	size_t ncaps, caps_size;
-};
-
-/*
- * The sending and the receiving thread each write only their own line;
- * the rest is written at set-up, except dead, which only ever goes 0 -> 1.
- */
-struct mk_chan {
-	_Alignas(64) struct mk_ring_tx tx;
-	unsigned int tx_full;
-	_Alignas(64) struct mk_ring_rx rx;
-	unsigned int rx_empty;
-	_Alignas(64) atomic_int dead;
-	int fd;
-	void *mem;
-	size_t len;
-	uint64_t spin_ns;
-	uint64_t alias;
-	int home_cpu;
-	pid_t peer_pid;
-	uid_t peer_uid;
-	gid_t peer_gid;
-};
 
 /* --- helpers --- */
 
@@ -90,7 +50,7 @@ uint64_t mk_name_hash(const char *name)
 	return h;
 }
 
-static uint64_t mono_ns(void)
+uint64_t mk_chan_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -119,6 +79,74 @@ static socklen_t alias_addr(struct sockaddr_un *sa, uint64_t alias)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
+/* --- small sets of 64-bit values --- */
+
+bool mk_u64set_has(const struct mk_u64set *s, uint64_t x)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == x)
+			return true;
+	return false;
+}
+
+int mk_u64set_add(struct mk_u64set *s, uint64_t x)
+{
+	if (s->n == s->size) {
+		size_t size = s->size ? s->size * 2 : 4;
+		uint64_t *v = reallocarray(s->v, size, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->size = size;
+	}
+	s->v[s->n++] = x;
+	return 0;
+}
+
+int mk_u64set_del(struct mk_u64set *s, uint64_t x)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i] == x) {
+			s->v[i] = s->v[--s->n];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* --- transports --- */
+
+const char *mk_transport_name(enum mk_transport t)
+{
+	switch (t) {
+	case MK_TRANSPORT_FALLBACK:
+		return "fallback";
+	case MK_TRANSPORT_MODULE:
+		return "module";
+	}
+	return NULL;
+}
+
+enum mk_transport mk_mbox_transport(const struct mk_mbox *mb)
+{
+	return mb->transport;
+}
+
+enum mk_transport mk_chan_transport(const struct mk_chan *ch)
+{
+	return ch->transport;
+}
+
+int mk_chan_default_transport(void)
+{
+	int ctl = -1, t = mk_kmod_select(&ctl);
+
+	if (ctl >= 0)
+		close(ctl);
+	return t;
+}
+
 static bool slots_ok(unsigned int slots)
 {
 	return mk_ring_bytes(slots) != 0;
@@ -138,7 +166,7 @@ size_t mk_chan_shm_bytes(unsigned int slots)
 
 /* --- channels: common part --- */
 
-static struct mk_chan *chan_alloc(void)
+struct mk_chan *mk_chan_new(enum mk_transport t)
 {
 	size_t size = (sizeof(struct mk_chan) + 63) & ~(size_t)63;
 	struct mk_chan *ch = aligned_alloc(64, size);
@@ -148,8 +176,11 @@ static struct mk_chan *chan_alloc(void)
 	if (!ch)
 		return NULL;
 	memset(ch, 0, size);
+	ch->transport = t;
 	ch->fd = -1;
 	ch->home_cpu = -1;
+	ch->peer_uid = (uid_t)-1;
+	ch->peer_gid = (gid_t)-1;
 	ch->spin_ns = MK_RING_SPIN_NS_DEFAULT;
 	env = getenv("MK_CHAN_SPIN_NS");
 	if (env && *env) {
@@ -163,30 +194,41 @@ static struct mk_chan *chan_alloc(void)
 	return ch;
 }
 
-/*
- * Maps the shared block and attaches this side's endpoints: the client
- * sends on ring 0 and receives on ring 1, the mailbox the other way.
- */
-static int chan_map(struct mk_chan *ch, int memfd, size_t len, unsigned int slots,
-		    bool mailbox)
+int mk_chan_attach(struct mk_chan *ch, void *mem, size_t len, size_t off,
+		   bool accepting)
 {
-	size_t off = mk_chan_ring_offset(slots);
-	char *mem;
+	char *r0 = mem, *r1 = (char *)mem + off;
 	int ret;
 
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	if (mem == MAP_FAILED)
-		return -errno;
 	ch->mem = mem;
 	ch->len = len;
-	ret = mk_ring_attach_tx(&ch->tx, mailbox ? mem + off : mem, off);
+	if (off >= len)
+		return -EPROTO;
+	ch->txr = (struct mkchan_ring *)(accepting ? r1 : r0);
+	ch->rxr = (struct mkchan_ring *)(accepting ? r0 : r1);
+	ret = mk_ring_attach_tx(&ch->tx, ch->txr, accepting ? len - off : off);
 	if (!ret)
-		ret = mk_ring_attach_rx(&ch->rx, mailbox ? mem : mem + off, off);
+		ret = mk_ring_attach_rx(&ch->rx, ch->rxr, accepting ? off : len - off);
 	/* A ring the peer laid out wrongly is a protocol error, not ours. */
 	return ret ? -EPROTO : 0;
 }
 
-static void chan_free(struct mk_chan *ch)
+/*
+ * Fallback: maps the shared block and attaches this side's endpoints (the
+ * client sends on ring 0 and receives on ring 1, the mailbox the other way).
+ */
+static int chan_map(struct mk_chan *ch, int memfd, size_t len, unsigned int slots,
+		    bool mailbox)
+{
+	char *mem;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	return mk_chan_attach(ch, mem, len, mk_chan_ring_offset(slots), mailbox);
+}
+
+void mk_chan_free(struct mk_chan *ch)
 {
 	if (ch->mem)
 		munmap(ch->mem, ch->len);
@@ -232,14 +274,43 @@ static bool peer_gone(struct mk_chan *ch)
 }
 
 /*
- * The ring was empty and the peer is gone: what it sent before going is
- * delivered first (its stores came before its exit, which came before our
- * poll saw the hang-up), -EPIPE after that.
+ * Has the channel ended? 0 while open, -EPIPE once the peer is gone,
+ * -ECONNRESET once shot down (module only). Module: one load of the
+ * receiving ring's info.closed. Fallback: the dead flag, and with @look
+ * one poll() of the connection (done only when the ring is empty or full,
+ * or before blocking).
  */
-static int recv_after_death(struct mk_chan *ch, void *buf, size_t cap, size_t *len)
+static int chan_state(struct mk_chan *ch, bool look)
 {
-	int ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
+	if (ch->transport == MK_TRANSPORT_MODULE)
+		return mk_kmod_state(ch);
+	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+		return -EPIPE;
+	return look && peer_gone(ch) ? -EPIPE : 0;
+}
 
+static void chan_notify(struct mk_chan *ch)
+{
+	if (ch->transport == MK_TRANSPORT_MODULE)
+		mk_kmod_notify(ch);
+	else
+		mk_ring_notify(&ch->tx);
+}
+
+/*
+ * The ring was empty and the channel ended with @why. Shot down: at once.
+ * The peer is gone: what it sent before going is delivered first (its
+ * stores came before its exit, which came before we saw the hang-up or
+ * the kernel's info.closed), -EPIPE after that.
+ */
+static int recv_after_end(struct mk_chan *ch, int why, void *buf, size_t cap,
+			  size_t *len)
+{
+	int ret;
+
+	if (why != -EPIPE)
+		return why;
+	ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
 	return ret == -EAGAIN ? -EPIPE : ret;
 }
 
@@ -248,17 +319,22 @@ void mk_chan_close(struct mk_chan *ch)
 	if (!ch)
 		return;
 	/*
-	 * Hang up first, then kick: a peer blocked in a receive wakes, finds
-	 * the ring empty and the socket hung up, and returns -EPIPE at once
-	 * instead of after its next liveness look.
+	 * Fallback: hang up first, then kick: a peer blocked in a receive
+	 * wakes, finds the ring empty and the socket hung up, and returns
+	 * -EPIPE at once instead of after its next liveness look. Module:
+	 * closing the fd ends the channel and the kernel wakes the peer.
 	 */
+	if (ch->transport == MK_TRANSPORT_MODULE) {
+		mk_chan_free(ch);
+		return;
+	}
 	if (ch->fd >= 0) {
 		close(ch->fd);
 		ch->fd = -1;
 	}
 	if (ch->mem)
 		mk_ring_kick(&ch->tx);
-	chan_free(ch);
+	mk_chan_free(ch);
 }
 
 size_t mk_chan_max_msg(const struct mk_chan *ch)
@@ -315,15 +391,18 @@ void *mk_chan_shm(const struct mk_chan *ch, size_t *len)
 
 int mk_chan_try_send(struct mk_chan *ch, const void *msg, size_t len)
 {
-	int ret;
+	int ret = chan_state(ch, false);
 
-	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
-		return -EPIPE;
+	if (ret)
+		return ret;
 	ret = mk_ring_try_send(&ch->tx, msg, len);
-	if (!ret)
-		mk_ring_notify(&ch->tx);
-	else if (ret == -EAGAIN && !(++ch->tx_full % LIVENESS_EVERY) && peer_gone(ch))
-		ret = -EPIPE;
+	if (!ret) {
+		chan_notify(ch);
+	} else if (ret == -EAGAIN && !(++ch->tx_full % LIVENESS_EVERY)) {
+		int st = chan_state(ch, true);
+
+		ret = st ? st : ret;
+	}
 	return ret;
 }
 
@@ -334,30 +413,33 @@ int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len, int64_t timeou
 	int ret, i;
 
 	for (;;) {
-		if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
-			return -EPIPE;
+		ret = chan_state(ch, false);
+		if (ret)
+			return ret;
 		ret = mk_ring_try_send(&ch->tx, msg, len);
 		if (!ret) {
-			mk_ring_notify(&ch->tx);
+			chan_notify(ch);
 			return 0;
 		}
 		if (ret != -EAGAIN)
 			return ret;
 		if (!start)
-			start = mono_ns();
-		el = mono_ns() - start;
+			start = mk_chan_mono_ns();
+		el = mk_chan_mono_ns() - start;
 		if (el < ch->spin_ns && (timeout_ns < 0 || el < (uint64_t)timeout_ns)) {
 			for (i = 0; i < 32; i++)
 				cpu_relax();
 			continue;
 		}
-		if (peer_gone(ch))
-			return -EPIPE;
+		ret = chan_state(ch, true);
+		if (ret)
+			return ret;
 		if (timeout_ns >= 0 && el >= (uint64_t)timeout_ns)
 			return -ETIMEDOUT;
 		/*
 		 * Layout version 1 has no futex for credits: sleep, backing off
-		 * from 10 us to 1 ms, so a slow receiver costs little CPU.
+		 * from 10 us to 1 ms, so a slow receiver costs little CPU (the
+		 * module does not wake senders either).
 		 */
 		backoff = backoff ? backoff * 2 : 10000;
 		if (backoff > 1000000)
@@ -373,14 +455,16 @@ int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len, int64_t timeou
 
 int mk_chan_try_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len)
 {
-	int ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
+	int ret = chan_state(ch, false);
 
+	/* Shot down: nothing more is delivered. */
+	if (ret == -ECONNRESET)
+		return ret;
+	ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
 	if (ret != -EAGAIN)
 		return ret;
-	if (atomic_load_explicit(&ch->dead, memory_order_relaxed) ||
-	    (!(++ch->rx_empty % LIVENESS_EVERY) && peer_gone(ch)))
-		return recv_after_death(ch, buf, cap, len);
-	return -EAGAIN;
+	ret = chan_state(ch, !(++ch->rx_empty % LIVENESS_EVERY));
+	return ret ? recv_after_end(ch, ret, buf, cap, len) : -EAGAIN;
 }
 
 /* Called by the ring wait just before it blocks. */
@@ -392,32 +476,42 @@ static int chan_check(void *arg)
 int mk_chan_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len,
 		 int64_t timeout_ns)
 {
-	uint64_t start = mono_ns(), el, spin = ch->spin_ns, t;
+	uint64_t start = mk_chan_mono_ns(), el, spin = ch->spin_ns, t;
 	int ret;
 
 	/* Keeps spin + slice below from overflowing. */
 	if (spin > (uint64_t)INT64_MAX / 4)
 		spin = (uint64_t)INT64_MAX / 4;
 	for (;;) {
+		ret = chan_state(ch, false);
+		if (ret == -ECONNRESET)
+			return ret;
 		ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
 		if (ret != -EAGAIN)
 			return ret;
-		el = mono_ns() - start;
+		el = mk_chan_mono_ns() - start;
 		if (timeout_ns >= 0 && el >= (uint64_t)timeout_ns)
 			return -ETIMEDOUT;
-		/*
-		 * Poll for the budget (first round only), then sleep for at most
-		 * one liveness slice: a peer killed without closing never kicks
-		 * us, and the look before each sleep is what notices it.
-		 */
-		t = spin + MK_CHAN_LIVENESS_NS;
-		if (timeout_ns >= 0 && t > (uint64_t)timeout_ns - el)
-			t = (uint64_t)timeout_ns - el;
-		ret = mk_ring_wait_check(&ch->rx, spin, (int64_t)t, chan_check, ch);
+		if (ch->transport == MK_TRANSPORT_MODULE) {
+			/* The kernel wakes us when the channel ends. */
+			ret = mk_kmod_block(ch, spin, timeout_ns < 0 ? -1 :
+					    (int64_t)((uint64_t)timeout_ns - el));
+		} else {
+			/*
+			 * Poll for the budget (first round only), then sleep for
+			 * at most one liveness slice: a peer killed without
+			 * closing never kicks us, and the look before each sleep
+			 * is what notices it.
+			 */
+			t = spin + MK_CHAN_LIVENESS_NS;
+			if (timeout_ns >= 0 && t > (uint64_t)timeout_ns - el)
+				t = (uint64_t)timeout_ns - el;
+			ret = mk_ring_wait_check(&ch->rx, spin, (int64_t)t, chan_check, ch);
+		}
 		spin = 0;
-		if (ret == -EPIPE)
-			return recv_after_death(ch, buf, cap, len);
-		if (ret && ret != -ETIMEDOUT)
+		if (ret == -EPIPE || ret == -ECONNRESET)
+			return recv_after_end(ch, ret, buf, cap, len);
+		if (ret && ret != -ETIMEDOUT && ret != -EINTR)
 			return ret;
 	}
 }
@@ -505,13 +599,21 @@ int mk_chan_connect_alias(struct mk_chan **out, uint64_t alias, uint64_t cap,
 	socklen_t salen;
 	ssize_t n;
 	bool extra;
-	int memfd = -1, ret;
+	int memfd = -1, ret, ctl;
 
 	if (!out || (slots && !slots_ok(slots)))
 		return -EINVAL;
 	if (!slots)
 		req.slots = slots = MK_CHAN_DEFAULT_SLOTS;
-	ch = chan_alloc();
+	ret = mk_kmod_select(&ctl);
+	if (ret < 0)
+		return ret;
+	if (ret == MK_TRANSPORT_MODULE) {
+		ret = mk_kmod_connect(ctl, out, alias, cap, slots);
+		close(ctl);
+		return ret;
+	}
+	ch = mk_chan_new(MK_TRANSPORT_FALLBACK);
 	if (!ch)
 		return -ENOMEM;
 	ch->alias = alias;
@@ -582,7 +684,7 @@ int mk_chan_connect_alias(struct mk_chan **out, uint64_t alias, uint64_t cap,
 fail:
 	if (memfd >= 0)
 		close(memfd);
-	chan_free(ch);
+	mk_chan_free(ch);
 	return ret;
 }
 
@@ -611,7 +713,7 @@ static void list_del(struct mbox_sock *s)
 /* Forgets a socket: out of epoll, closed, freed. */
 static void sock_drop(struct mk_mbox *mb, struct mbox_sock *s)
 {
-	epoll_ctl(mb->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	epoll_ctl(mb->fd, EPOLL_CTL_DEL, s->fd, NULL);
 	close(s->fd);
 	list_del(s);
 	if (!s->listening)
@@ -622,23 +724,35 @@ static void sock_drop(struct mk_mbox *mb, struct mbox_sock *s)
 int mk_mbox_create(struct mk_mbox **out)
 {
 	struct mk_mbox *mb;
+	int ret, ctl;
 
 	if (!out)
 		return -EINVAL;
-	mb = calloc(1, sizeof(*mb));
-	if (!mb)
-		return -ENOMEM;
-	mb->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (mb->epfd < 0) {
-		int ret = -errno;
-
-		free(mb);
+	ret = mk_kmod_select(&ctl);
+	if (ret < 0)
 		return ret;
+	mb = calloc(1, sizeof(*mb));
+	if (!mb) {
+		if (ctl >= 0)
+			close(ctl);
+		return -ENOMEM;
 	}
+	mb->transport = (enum mk_transport)ret;
 	list_init(&mb->listeners);
 	list_init(&mb->pending);
 	mb->home_cpu = sched_getcpu();
 	mb->tid = gettid();
+	if (mb->transport == MK_TRANSPORT_MODULE) {
+		ret = mk_kmod_mbox_create(mb, ctl);
+		close(ctl);
+	} else {
+		mb->fd = epoll_create1(EPOLL_CLOEXEC);
+		ret = mb->fd < 0 ? -errno : 0;
+	}
+	if (ret) {
+		free(mb);
+		return ret;
+	}
 	*out = mb;
 	return 0;
 }
@@ -651,8 +765,10 @@ void mk_mbox_close(struct mk_mbox *mb)
 		sock_drop(mb, mb->listeners.next);
 	while (mb->pending.next != &mb->pending)
 		sock_drop(mb, mb->pending.next);
-	close(mb->epfd);
-	free(mb->caps);
+	/* Module: closing the mailbox fd shoots down its channels. */
+	close(mb->fd);
+	free(mb->caps.v);
+	free(mb->names.v);
 	free(mb);
 }
 
@@ -668,7 +784,7 @@ pid_t mk_mbox_owner_tid(const struct mk_mbox *mb)
 
 int mk_mbox_fd(const struct mk_mbox *mb)
 {
-	return mb->epfd;
+	return mb->fd;
 }
 
 static struct mbox_sock *find_listener(struct mk_mbox *mb, uint64_t alias)
@@ -683,7 +799,7 @@ static int watch(struct mk_mbox *mb, struct mbox_sock *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
 
-	return epoll_ctl(mb->epfd, EPOLL_CTL_ADD, s->fd, &ev) ? -errno : 0;
+	return epoll_ctl(mb->fd, EPOLL_CTL_ADD, s->fd, &ev) ? -errno : 0;
 }
 
 int mk_mbox_add_alias(struct mk_mbox *mb, uint64_t alias)
@@ -695,6 +811,8 @@ int mk_mbox_add_alias(struct mk_mbox *mb, uint64_t alias)
 
 	if (!mb)
 		return -EINVAL;
+	if (mb->transport == MK_TRANSPORT_MODULE)
+		return mk_kmod_mbox_add_alias(mb, alias);
 	if (find_listener(mb, alias))
 		return -EEXIST;
 	s = calloc(1, sizeof(*s));
@@ -737,6 +855,8 @@ int mk_mbox_remove_alias(struct mk_mbox *mb, uint64_t alias)
 
 	if (!mb)
 		return -EINVAL;
+	if (mb->transport == MK_TRANSPORT_MODULE)
+		return mk_kmod_mbox_remove_alias(mb, alias);
 	s = find_listener(mb, alias);
 	if (!s)
 		return -ENOENT;
@@ -761,54 +881,38 @@ int mk_mbox_remove_name(struct mk_mbox *mb, const char *name)
 	return mk_mbox_remove_alias(mb, mk_name_hash(name));
 }
 
-static bool has_cap(const struct mk_mbox *mb, uint64_t cap)
-{
-	for (size_t i = 0; i < mb->ncaps; i++)
-		if (mb->caps[i] == cap)
-			return true;
-	return false;
-}
-
 int mk_mbox_new_cap(struct mk_mbox *mb, uint64_t *cap)
 {
 	uint64_t c = 0;
 	ssize_t n;
 
+	int ret;
+
 	if (!mb || !cap)
 		return -EINVAL;
-	if (mb->ncaps == mb->caps_size) {
-		size_t size = mb->caps_size ? mb->caps_size * 2 : 4;
-		uint64_t *caps = reallocarray(mb->caps, size, sizeof(*caps));
-
-		if (!caps)
-			return -ENOMEM;
-		mb->caps = caps;
-		mb->caps_size = size;
-	}
+	if (mb->transport == MK_TRANSPORT_MODULE)
+		return mk_kmod_mbox_new_cap(mb, cap);
 	/* 0 is never handed out, so a zeroed cap field never matches. */
-	while (!c || has_cap(mb, c)) {
+	while (!c || mk_u64set_has(&mb->caps, c)) {
 		n = getrandom(&c, sizeof(c), 0);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (n != (ssize_t)sizeof(c))
 			c = 0;
 	}
-	mb->caps[mb->ncaps++] = c;
-	*cap = c;
-	return 0;
+	ret = mk_u64set_add(&mb->caps, c);
+	if (!ret)
+		*cap = c;
+	return ret;
 }
 
 int mk_mbox_remove_cap(struct mk_mbox *mb, uint64_t cap)
 {
 	if (!mb)
 		return -EINVAL;
-	for (size_t i = 0; i < mb->ncaps; i++) {
-		if (mb->caps[i] == cap) {
-			mb->caps[i] = mb->caps[--mb->ncaps];
-			return 0;
-		}
-	}
-	return -ENOENT;
+	if (mb->transport == MK_TRANSPORT_MODULE)
+		return mk_kmod_mbox_remove_cap(mb, cap);
+	return mk_u64set_del(&mb->caps, cap);
 }
 
 static void accept_conn(struct mk_mbox *mb, struct mbox_sock *l, int *err)
@@ -937,7 +1041,7 @@ static int serve(struct mk_mbox *mb, struct mbox_sock *s, struct mk_chan **out)
 		status = -EPROTO;
 	else if (req.alias != s->alias || !find_listener(mb, req.alias))
 		status = -ECONNREFUSED;
-	else if (!req.cap || !has_cap(mb, req.cap))
+	else if (!req.cap || !mk_u64set_has(&mb->caps, req.cap))
 		status = -EACCES;
 	else if (req.slots && !slots_ok(req.slots))
 		status = -EINVAL;
@@ -949,7 +1053,7 @@ static int serve(struct mk_mbox *mb, struct mbox_sock *s, struct mk_chan **out)
 		return 0;
 	}
 	slots = req.slots ? req.slots : MK_CHAN_DEFAULT_SLOTS;
-	ch = chan_alloc();
+	ch = mk_chan_new(MK_TRANSPORT_FALLBACK);
 	if (!ch) {
 		reply(s->fd, -ENOMEM, -1, 0, 0, mb->home_cpu);
 		sock_drop(mb, s);
@@ -964,12 +1068,12 @@ static int serve(struct mk_mbox *mb, struct mbox_sock *s, struct mk_chan **out)
 	if (memfd >= 0)
 		close(memfd);
 	if (status) {
-		chan_free(ch);
+		mk_chan_free(ch);
 		sock_drop(mb, s);
 		return 0;
 	}
 	/* The connection is the channel's now. */
-	epoll_ctl(mb->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	epoll_ctl(mb->fd, EPOLL_CTL_DEL, s->fd, NULL);
 	ch->fd = s->fd;
 	list_del(s);
 	mb->npending--;
@@ -990,16 +1094,18 @@ int mk_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms)
 
 	if (!mb || !out)
 		return -EINVAL;
+	if (mb->transport == MK_TRANSPORT_MODULE)
+		return mk_kmod_mbox_accept(mb, out, timeout_ms);
 	if (timeout_ms > 0)
-		deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+		deadline = mk_chan_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	for (;;) {
 		wait_ms = timeout_ms;
 		if (timeout_ms > 0) {
-			now = mono_ns();
+			now = mk_chan_mono_ns();
 			wait_ms = now >= deadline ? 0 :
 				  (int)((deadline - now + 999999) / 1000000);
 		}
-		n = epoll_wait(mb->epfd, &ev, 1, wait_ms);
+		n = epoll_wait(mb->fd, &ev, 1, wait_ms);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

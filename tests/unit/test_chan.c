@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libmk channels over the user-space transport: name hashing, mailbox
- * names and capabilities, connects that must be refused, a forked process
- * as the peer (sequence-checked streams with fragments, blocking
- * ping-pong), poll-then-block wake-ups at the ring level, peer death,
- * hostile requests, replies and ring contents.
+ * libmk channels over whichever transport libmk picks (the mkchan module
+ * when /dev/mkchan is there, the user-space fallback otherwise;
+ * $MK_CHAN_TRANSPORT forces one): name hashing, mailbox names and
+ * capabilities, connects that must be refused, a forked process as the
+ * peer (sequence-checked streams with fragments, blocking ping-pong),
+ * poll-then-block wake-ups at the ring level, peer death, shootdown,
+ * hostile ring contents, and (fallback only) hostile requests and replies
+ * on the fallback's socket protocol. Where the transports differ, each
+ * case checks what its transport promises (<mk/chan.h>).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -37,6 +42,20 @@
 
 #define PAYLOAD		MKCHAN_RING_PAYLOAD
 #define SEC		1000000000LL
+
+/* The transport this run uses, found in main(). */
+static enum mk_transport transport;
+
+static bool on_module(void)
+{
+	return transport == MK_TRANSPORT_MODULE;
+}
+
+/* Iteration counts, a tenth of them in the (slow, emulated) guest. */
+static uint64_t iters(uint64_t n)
+{
+	return getenv("MKVM_GUEST") ? n / 10 : n;
+}
 
 static uint64_t now_ns(void)
 {
@@ -113,7 +132,12 @@ static int connect_pair(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
 		}
 	}
 	assert_int_equal(pthread_join(t, NULL), 0);
-	/* The mailbox answers before the client can be done. */
+	/*
+	 * Fallback: the mailbox answers before the client can be done.
+	 * Module: the kernel answers the client; the channel waits for us.
+	 */
+	if (!j.ret && !s && on_module())
+		assert_int_equal(mk_mbox_accept(mb, &s, 5000), 0);
 	if (!j.ret)
 		assert_non_null(s);
 	else
@@ -197,6 +221,8 @@ static void test_connect_and_refuse(void **state)
 	struct mk_chan *cli, *srv;
 	struct mk_mbox *mb;
 	uint64_t cap, cap2;
+	char big_buf[64];
+	size_t n;
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
@@ -237,7 +263,11 @@ static void test_connect_and_refuse(void **state)
 	assert_int_equal(mk_chan_peer(srv, &pid, &uid, &gid), 0);
 	assert_int_equal(pid, getpid());
 	assert_int_equal(uid, getuid());
-	assert_int_equal(gid, getgid());
+	/* The module does not record the connecting process's gid. */
+	assert_int_equal(gid, on_module() ? (gid_t)-1 : getgid());
+	assert_int_equal(mk_chan_transport(cli), transport);
+	assert_int_equal(mk_chan_transport(srv), transport);
+	assert_int_equal(mk_mbox_transport(mb), transport);
 	assert_true(mk_chan_alias(srv) == mk_name_hash(n1));
 	assert_int_equal(mk_chan_home_cpu(cli), mk_mbox_home_cpu(mb));
 	mk_chan_close(cli);
@@ -266,14 +296,51 @@ static void test_connect_and_refuse(void **state)
 	/* The other name still works. */
 	assert_int_equal(connect_pair(mb, mk_name_hash(n1), cap, 16, &cli, &srv), 0);
 
-	/* A closed mailbox refuses; its channels live on. */
+	/*
+	 * A closed mailbox refuses. Fallback: its channels live on. Module:
+	 * they are shot down.
+	 */
 	mk_mbox_close(mb);
 	assert_int_equal(mk_chan_connect(&cli, n1, cap, 16),
 			 -ECONNREFUSED);
-	exchange(srv, cli, "still here");
+	if (on_module()) {
+		assert_int_equal(mk_chan_try_send(srv, "x", 1), -ECONNRESET);
+		assert_int_equal(mk_chan_try_recv(cli, big_buf, sizeof(big_buf), &n),
+				 -ECONNRESET);
+	} else {
+		exchange(srv, cli, "still here");
+	}
 	mk_chan_close(cli);
 	mk_chan_close(srv);
 	assert_int_equal(count_fds(), fds);
+}
+
+/* The mailbox fd polls readable when a connect waits to be accepted. */
+static void test_mbox_fd_polls(void **state)
+{
+	const char *name = uniq_name("poll");
+	struct job j = { .alias = mk_name_hash(name), .slots = 8 };
+	struct mk_chan *srv;
+	struct mk_mbox *mb;
+	struct pollfd p;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(mk_mbox_create(&mb), 0);
+	assert_int_equal(mk_mbox_add_name(mb, name), 0);
+	assert_int_equal(mk_mbox_new_cap(mb, &j.cap), 0);
+	p = (struct pollfd){ .fd = mk_mbox_fd(mb), .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0);
+	assert_int_equal(pthread_create(&t, NULL, connect_thread, &j), 0);
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	assert_true(p.revents & POLLIN);
+	assert_int_equal(mk_mbox_accept(mb, &srv, 5000), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(j.ret, 0);
+	exchange(j.ch, srv, "polled");
+	mk_chan_close(j.ch);
+	mk_chan_close(srv);
+	mk_mbox_close(mb);
 }
 
 /* A connect that is in the backlog or pending when its name goes. */
@@ -293,7 +360,19 @@ static void test_remove_name_while_pending(void **state)
 	usleep(20000);
 	assert_int_equal(mk_mbox_remove_name(mb, name), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_int_equal(j.ret, -ECONNREFUSED);
+	if (on_module()) {
+		/* Connected at once, shot down with the name, never accepted. */
+		uint64_t v;
+		size_t len;
+
+		assert_int_equal(j.ret, 0);
+		assert_int_equal(mk_chan_recv(j.ch, &v, sizeof(v), &len, SEC), -ECONNRESET);
+		assert_int_equal(mk_chan_try_send(j.ch, &v, sizeof(v)), -ECONNRESET);
+		assert_int_equal(mk_mbox_accept(mb, &j.ch, 0), -EAGAIN);
+		mk_chan_close(j.ch);
+	} else {
+		assert_int_equal(j.ret, -ECONNREFUSED);
+	}
 	mk_mbox_close(mb);
 }
 
@@ -324,6 +403,8 @@ static void test_hostile_requests(void **state)
 	int fd, silent;
 
 	(void)state;
+	if (on_module())
+		skip();	/* the fallback's socket protocol; the module has none */
 	assert_int_equal(mk_mbox_create(&mb), 0);
 	assert_int_equal(mk_mbox_add_name(mb, name), 0);
 	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
@@ -495,6 +576,8 @@ static void test_hostile_mailbox(void **state)
 	int fds;
 
 	(void)state;
+	if (on_module())
+		skip();	/* the fallback's socket protocol; the module has none */
 	fds = count_fds();
 	/* The reference: a well-formed answer is accepted. */
 	f = (struct fake){ .alias = mk_name_hash(uniq_name("fake")), .rep = good,
@@ -658,14 +741,14 @@ static void stream_from_child(unsigned int slots, uint64_t n, uint64_t spin_ns)
 static void test_process_stream(void **state)
 {
 	(void)state;
-	stream_from_child(64, 100000, MK_RING_SPIN_NS_DEFAULT);
+	stream_from_child(64, iters(100000), MK_RING_SPIN_NS_DEFAULT);
 }
 
 static void test_process_stream_blocking(void **state)
 {
 	(void)state;
 	/* A tiny ring and no spinning: the receiver sleeps over and over. */
-	stream_from_child(8, 20000, 0);
+	stream_from_child(8, iters(20000), 0);
 }
 
 #define PINGS	20000
@@ -698,7 +781,7 @@ static int child_pong(const char *name, uint64_t cap, unsigned int slots, uint64
 static void test_process_pingpong(void **state)
 {
 	const char *name = uniq_name("pingpong");
-	uint64_t cap, v, t, slow = 0, start;
+	uint64_t cap, v, t, slow = 0, start, pings = iters(PINGS);
 	struct mk_chan *ch;
 	struct mk_mbox *mb;
 	size_t len;
@@ -708,11 +791,11 @@ static void test_process_pingpong(void **state)
 	assert_int_equal(mk_mbox_create(&mb), 0);
 	assert_int_equal(mk_mbox_add_name(mb, name), 0);
 	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
-	pid = fork_child(child_pong, name, cap, 8, PINGS);
+	pid = fork_child(child_pong, name, cap, 8, pings);
 	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
 	mk_chan_set_spin_ns(ch, 0);
 	start = now_ns();
-	for (uint64_t i = 0; i < PINGS; i++) {
+	for (uint64_t i = 0; i < pings; i++) {
 		t = now_ns();
 		assert_int_equal(mk_chan_send(ch, &i, sizeof(i), SEC), 0);
 		assert_int_equal(mk_chan_recv(ch, &v, sizeof(v), &len, 5 * SEC), 0);
@@ -720,8 +803,9 @@ static void test_process_pingpong(void **state)
 		if (now_ns() - t >= (uint64_t)MK_CHAN_LIVENESS_NS)
 			slow++;
 	}
-	print_message("# %d blocking round trips with a process: %.1f us each, %" PRIu64
-		      " took over 100 ms\n", PINGS, (now_ns() - start) / 1e3 / PINGS, slow);
+	print_message("# %" PRIu64 " blocking round trips with a process (%s): %.1f us each, %"
+		      PRIu64 " took over 100 ms\n", pings, mk_transport_name(transport),
+		      (now_ns() - start) / 1e3 / (double)pings, slow);
 	/* Preemption on a loaded machine may explain one or two, not more. */
 	assert_true(slow <= 2);
 	assert_int_equal(mk_chan_recv(ch, &v, sizeof(v), &len, 5 * SEC), -EPIPE);
@@ -828,8 +912,8 @@ static void ring_pingpong(uint64_t spin_ns, uint64_t n)
 static void test_ring_wait_no_lost_wakeups(void **state)
 {
 	(void)state;
-	ring_pingpong(0, PINGS);
-	ring_pingpong(300, PINGS / 2);
+	ring_pingpong(0, iters(PINGS));
+	ring_pingpong(300, iters(PINGS) / 2);
 }
 
 static void test_ring_wait_basics(void **state)
@@ -1000,6 +1084,192 @@ static void test_close_wakes_receiver(void **state)
 	mk_mbox_close(mb);
 }
 
+/* --- choosing the transport --- */
+
+/* Sets or (NULL) unsets @var, returning a copy of what it was. */
+static char *swap_env(const char *var, const char *value)
+{
+	const char *old = getenv(var);
+	char *copy = old ? strdup(old) : NULL;
+
+	if (value)
+		assert_int_equal(setenv(var, value, 1), 0);
+	else
+		assert_int_equal(unsetenv(var), 0);
+	return copy;
+}
+
+static void restore_env(const char *var, char *old)
+{
+	if (old)
+		assert_int_equal(setenv(var, old, 1), 0);
+	else
+		assert_int_equal(unsetenv(var), 0);
+	free(old);
+}
+
+static void test_transport_selection(void **state)
+{
+	struct mk_mbox *mb;
+	struct mk_chan *ch;
+	char *old_t, *old_dir;
+
+	(void)state;
+	print_message("# transport: %s\n", mk_transport_name(transport));
+	assert_string_equal(mk_transport_name(MK_TRANSPORT_FALLBACK), "fallback");
+	assert_string_equal(mk_transport_name(MK_TRANSPORT_MODULE), "module");
+	assert_null(mk_transport_name((enum mk_transport)0));
+	assert_int_equal(mk_mbox_create(&mb), 0);
+	assert_int_equal(mk_mbox_transport(mb), transport);
+	mk_mbox_close(mb);
+
+	/* The fallback can always be had. */
+	old_t = swap_env("MK_CHAN_TRANSPORT", "fallback");
+	assert_int_equal(mk_chan_default_transport(), MK_TRANSPORT_FALLBACK);
+	assert_int_equal(mk_mbox_create(&mb), 0);
+	assert_int_equal(mk_mbox_transport(mb), MK_TRANSPORT_FALLBACK);
+	mk_mbox_close(mb);
+
+	/* The module forced where there is none: a clear error, no fallback. */
+	assert_int_equal(setenv("MK_CHAN_TRANSPORT", "module", 1), 0);
+	old_dir = swap_env("MK_DEV_DIR", "/nonexistent/mk-test");
+	assert_int_equal(mk_chan_default_transport(), -ENODEV);
+	assert_int_equal(mk_mbox_create(&mb), -ENODEV);
+	assert_int_equal(mk_chan_connect(&ch, "x", 1, 0), -ENODEV);
+	/* Left to choose, it falls back. */
+	assert_int_equal(unsetenv("MK_CHAN_TRANSPORT"), 0);
+	assert_int_equal(mk_chan_default_transport(), MK_TRANSPORT_FALLBACK);
+	restore_env("MK_DEV_DIR", old_dir);
+
+	/* Nonsense is refused. */
+	assert_int_equal(setenv("MK_CHAN_TRANSPORT", "carrier-pigeon", 1), 0);
+	assert_int_equal(mk_mbox_create(&mb), -EINVAL);
+	restore_env("MK_CHAN_TRANSPORT", old_t);
+	assert_int_equal(mk_chan_default_transport(), transport);
+}
+
+/* --- removing a name or capability, closing a mailbox --- */
+
+struct blocked {
+	struct mk_chan *ch;
+	int ret;
+	uint64_t ns;
+	atomic_bool started;
+};
+
+static void *recv_blocked(void *arg)
+{
+	struct blocked *b = arg;
+	uint64_t v, t;
+	size_t len;
+
+	atomic_store(&b->started, true);
+	t = now_ns();
+	b->ret = mk_chan_recv(b->ch, &v, sizeof(v), &len, 10 * SEC);
+	b->ns = now_ns() - t;
+	return NULL;
+}
+
+enum revoke { BY_CAP, BY_NAME, BY_MAILBOX };
+
+/*
+ * Module: the channel opened through what goes is shot down at once, a
+ * receiver blocked on it wakes with -ECONNRESET, queued messages are
+ * dropped, poll says POLLHUP | POLLERR; a channel opened through another
+ * name and capability lives on. Fallback: both live on.
+ */
+static void revoke_check(enum revoke how)
+{
+	const char *n1 = uniq_name("revoke1"), *n2 = uniq_name("revoke2");
+	struct mk_chan *cli, *srv, *cli2, *srv2;
+	struct blocked b = { 0 };
+	struct mk_mbox *mb;
+	uint64_t cap1, cap2, v = 42;
+	struct pollfd p;
+	pthread_t t;
+	size_t len;
+
+	assert_int_equal(mk_mbox_create(&mb), 0);
+	assert_int_equal(mk_mbox_add_name(mb, n1), 0);
+	assert_int_equal(mk_mbox_add_name(mb, n2), 0);
+	assert_int_equal(mk_mbox_new_cap(mb, &cap1), 0);
+	assert_int_equal(mk_mbox_new_cap(mb, &cap2), 0);
+	assert_int_equal(connect_pair(mb, mk_name_hash(n1), cap1, 8, &cli, &srv), 0);
+	assert_int_equal(connect_pair(mb, mk_name_hash(n2), cap2, 8, &cli2, &srv2), 0);
+	/* Queued for the mailbox side, never to be read on the module. */
+	assert_int_equal(mk_chan_try_send(cli, &v, sizeof(v)), 0);
+
+	b.ch = cli;
+	mk_chan_set_spin_ns(cli, 0);
+	assert_int_equal(pthread_create(&t, NULL, recv_blocked, &b), 0);
+	while (!atomic_load(&b.started))
+		sched_yield();
+	usleep(20000);	/* let it fall asleep */
+	switch (how) {
+	case BY_CAP:
+		assert_int_equal(mk_mbox_remove_cap(mb, cap1), 0);
+		break;
+	case BY_NAME:
+		assert_int_equal(mk_mbox_remove_name(mb, n1), 0);
+		break;
+	case BY_MAILBOX:
+		mk_mbox_close(mb);
+		mb = NULL;
+		break;
+	}
+	if (on_module()) {
+		assert_int_equal(pthread_join(t, NULL), 0);
+		assert_int_equal(b.ret, -ECONNRESET);
+		assert_true(b.ns < 5 * SEC);
+		assert_int_equal(mk_chan_try_recv(srv, &v, sizeof(v), &len), -ECONNRESET);
+		assert_int_equal(mk_chan_recv(srv, &v, sizeof(v), &len, SEC), -ECONNRESET);
+		assert_int_equal(mk_chan_try_send(srv, &v, sizeof(v)), -ECONNRESET);
+		assert_int_equal(mk_chan_send(cli, &v, sizeof(v), SEC), -ECONNRESET);
+		p = (struct pollfd){ .fd = mk_chan_fd(srv), .events = POLLIN };
+		assert_int_equal(poll(&p, 1, 0), 1);
+		assert_true((p.revents & (POLLHUP | POLLERR)) == (POLLHUP | POLLERR));
+	} else {
+		/* Still open both ways; the blocked receiver gets its message. */
+		assert_int_equal(mk_chan_recv(srv, &v, sizeof(v), &len, SEC), 0);
+		assert_int_equal(v, 42);
+		assert_int_equal(mk_chan_send(srv, &v, sizeof(v), SEC), 0);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		assert_int_equal(b.ret, 0);
+		exchange(cli, srv, "lives on");
+	}
+	/* Opened through another name and capability. */
+	if (how != BY_MAILBOX || !on_module()) {
+		exchange(cli2, srv2, "untouched");
+		exchange(srv2, cli2, "untouched too");
+	} else {
+		assert_int_equal(mk_chan_try_send(cli2, &v, sizeof(v)), -ECONNRESET);
+	}
+	mk_chan_close(cli);
+	mk_chan_close(srv);
+	mk_chan_close(cli2);
+	mk_chan_close(srv2);
+	if (mb)
+		mk_mbox_close(mb);
+}
+
+static void test_revoke_cap(void **state)
+{
+	(void)state;
+	revoke_check(BY_CAP);
+}
+
+static void test_revoke_name(void **state)
+{
+	(void)state;
+	revoke_check(BY_NAME);
+}
+
+static void test_revoke_mailbox(void **state)
+{
+	(void)state;
+	revoke_check(BY_MAILBOX);
+}
+
 /* --- a peer scribbling over the shared block --- */
 
 static void test_hostile_ring(void **state)
@@ -1055,9 +1325,11 @@ static void test_hostile_ring(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_transport_selection),
 		cmocka_unit_test(test_name_hash),
 		cmocka_unit_test(test_mbox_names_caps),
 		cmocka_unit_test(test_connect_and_refuse),
+		cmocka_unit_test(test_mbox_fd_polls),
 		cmocka_unit_test(test_remove_name_while_pending),
 		cmocka_unit_test(test_hostile_requests),
 		cmocka_unit_test(test_hostile_mailbox),
@@ -1069,8 +1341,17 @@ int main(void)
 		cmocka_unit_test(test_peer_death),
 		cmocka_unit_test(test_peer_killed_while_blocked),
 		cmocka_unit_test(test_close_wakes_receiver),
+		cmocka_unit_test(test_revoke_cap),
+		cmocka_unit_test(test_revoke_name),
+		cmocka_unit_test(test_revoke_mailbox),
 		cmocka_unit_test(test_hostile_ring),
 	};
+	int t = mk_chan_default_transport();
+
+	/* A forced transport that cannot be had fails every test that needs it. */
+	if (t < 0)
+		fprintf(stderr, "test_chan: no transport: %s\n", strerror(-t));
+	transport = t < 0 ? MK_TRANSPORT_MODULE : (enum mk_transport)t;
 
 	/* A peer that hangs up must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);

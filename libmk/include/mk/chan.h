@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libmk channels and mailboxes (issue 3), user-space ("fallback")
- * transport: no kernel module, everything on stock Linux.
+ * libmk channels and mailboxes (issue 3): one API over two transports, the
+ * mkchan kernel module (/dev/mkchan) and a user-space ("fallback") one
+ * that needs nothing but stock Linux.
  *
  * A mailbox belongs to the thread that creates it (its home CPU is the
  * one that thread ran on then). It carries names and capabilities. A name
@@ -13,6 +14,40 @@
  * layout of <mk/mkchan.h>) in one block of shared memory, one each way.
  * Each direction has one sending and one receiving thread at a time.
  *
+ * Choosing the transport: mk_mbox_create() and mk_chan_connect*() pick
+ * one each time they are called. $MK_CHAN_TRANSPORT=module or =fallback
+ * forces it (module forced but /dev/mkchan absent: -ENODEV; its ABI
+ * differs: -EPROTO; any other value: -EINVAL); unset or empty, the module
+ * is used when $MK_DEV_DIR/mkchan (default /dev/mkchan) opens and answers
+ * with our ABI, the fallback otherwise. Both ends must use the same
+ * transport (a fallback client cannot reach a module mailbox and the other
+ * way round); with the automatic choice they do. mk_mbox_transport() and
+ * mk_chan_transport() say which one an object uses.
+ *
+ * Module transport:
+ *   - A mailbox is a mailbox fd from MKCHAN_IOC_MBOX_CREATE, names and
+ *     capabilities live in the kernel (MKCHAN_IOC_NAME_ADD/DEL,
+ *     MKCHAN_IOC_CAP_ADD/DEL; capabilities are made by the kernel), and
+ *     the kernel checks every connect. MKCHAN_IOC_CONNECT returns the
+ *     connecting end at once: the channel is usable (messages queue) before
+ *     the mailbox's thread accepts it, and mk_chan_connect*() never waits
+ *     (their timeout is unused). A mailbox with the module's max_pending
+ *     (256) connections not yet accepted refuses more with -EAGAIN.
+ *   - Both ends mmap the channel's kernel pages (ring 0 on the mailbox's
+ *     NUMA node, ring 1 on the connector's). Wake-ups use the same wait
+ *     line, with MKCHAN_IOC_WAIT / MKCHAN_IOC_KICK in place of the futex.
+ *   - The kernel ends channels: when one end closes or its process dies,
+ *     the other end's blocked receive wakes at once, drains what was sent
+ *     and then gets -EPIPE, and sends get -EPIPE at once. Removing the
+ *     name or the capability a channel was opened with, or closing its
+ *     mailbox, shoots the channel down: every operation on either end,
+ *     blocked receives included, returns -ECONNRESET at once, messages
+ *     still queued are dropped. No liveness polling is needed.
+ *   - Rings hold at most the module's max_slots (default 4096) slots;
+ *     larger requests get -EINVAL from the kernel.
+ *   - A channel or mailbox ends when the last copy of its fd is closed:
+ *     a child forked (without exec) while it is open keeps it open.
+ *
  * Fallback transport:
  *   - Each alias is an abstract Unix socket (SOCK_SEQPACKET) named
  *     "\0mk/mbox/<alias as 16 lower-case hex digits>", listened on by the
@@ -22,7 +57,8 @@
  *     (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), passed with SCM_RIGHTS.
  *     Both sides map it MAP_SHARED; the client checks its size and seals
  *     first. Memfd layout: ring client->mailbox at offset 0, ring
- *     mailbox->client at mk_chan_ring_offset(slots).
+ *     mailbox->client at mk_chan_ring_offset(slots). Connecting waits
+ *     until the mailbox's thread has served the request (mk_mbox_accept()).
  *   - The connection socket stays open for the channel's life: a peer that
  *     closes or dies hangs it up, and the next operation that finds the
  *     ring empty (receive) or full (send), or is about to block, reports
@@ -35,8 +71,10 @@
  * anyone can bind an alias first (a squatter can then collect the
  * capabilities clients present); removing a name or capability, or
  * closing a mailbox, refuses later connects but does not shoot down
- * channels already open; a peer that shares the memory can corrupt the
- * rings (reported as -EBADMSG, never a crash) or make spurious wake-ups.
+ * channels already open (-ECONNRESET never happens); a peer killed without
+ * closing is noticed within MK_CHAN_LIVENESS_NS by a blocked receiver. On
+ * both transports a peer that shares the memory can corrupt the rings
+ * (reported as -EBADMSG, never a crash) or make spurious wake-ups.
  *
  * Errors are negative errno values:
  *   -EINVAL        bad argument (NULL, empty name, bad ring size)
@@ -50,11 +88,16 @@
  *                  reply, bad memfd: wrong size, missing seals)
  *   -ETIMEDOUT     the timeout passed
  *   -EAGAIN        non-blocking call: nothing to do right now (no
- *                  connection to accept, ring empty or full)
+ *                  connection to accept, ring empty or full); module
+ *                  connect: the mailbox has too many channels not yet
+ *                  accepted
  *   -EMSGSIZE      message longer than mk_chan_max_msg()
  *   -ENOBUFS       receive buffer too small; *len says how much is needed
  *                  and the message stays in the ring
  *   -EPIPE         the peer closed the channel or died
+ *   -ECONNRESET    module transport only: the channel was shot down (its
+ *                  name or capability removed, its mailbox closed)
+ *   -ENODEV        $MK_CHAN_TRANSPORT=module but /dev/mkchan is absent
  *   -EBADMSG       the peer broke the ring's rules; the direction is broken
  *   others         from the system calls underneath (-EMFILE, ...)
  */
@@ -72,6 +115,22 @@ extern "C" {
 
 struct mk_mbox;
 struct mk_chan;
+
+enum mk_transport {
+	MK_TRANSPORT_FALLBACK = 1,	/* user space: sockets, memfd, futex */
+	MK_TRANSPORT_MODULE = 2,	/* /dev/mkchan */
+};
+
+/*
+ * The transport a mailbox or channel uses; "fallback" or "module" (NULL
+ * for another value). mk_chan_default_transport() says which one a
+ * mailbox created now would get, or a negative errno as mk_mbox_create()
+ * would return it.
+ */
+enum mk_transport mk_mbox_transport(const struct mk_mbox *mb);
+enum mk_transport mk_chan_transport(const struct mk_chan *ch);
+const char *mk_transport_name(enum mk_transport t);
+int mk_chan_default_transport(void);
 
 /* Ring size when a connect asks for 0 slots. */
 #define MK_CHAN_DEFAULT_SLOTS		64
@@ -100,9 +159,10 @@ uint64_t mk_name_hash(const char *name);
 int mk_mbox_create(struct mk_mbox **out);
 
 /*
- * Closes every listening socket and connection not yet accepted, and frees
- * the mailbox: later connects get -ECONNREFUSED. Channels already accepted
- * live on until closed.
+ * Frees the mailbox and its names: later connects get -ECONNREFUSED.
+ * Fallback: closes every listening socket and connection not yet accepted;
+ * channels already accepted live on until closed. Module: every channel
+ * opened to it, accepted or not, is shot down (-ECONNRESET).
  */
 void mk_mbox_close(struct mk_mbox *mb);
 
@@ -110,29 +170,35 @@ void mk_mbox_close(struct mk_mbox *mb);
 int mk_mbox_home_cpu(const struct mk_mbox *mb);
 pid_t mk_mbox_owner_tid(const struct mk_mbox *mb);
 
-/* Adds or removes a name (text, hashed) or a raw alias. */
+/*
+ * Adds or removes a name (text, hashed) or a raw alias. Module: removing
+ * one shoots down the channels opened through it.
+ */
 int mk_mbox_add_name(struct mk_mbox *mb, const char *name);
 int mk_mbox_add_alias(struct mk_mbox *mb, uint64_t alias);
 int mk_mbox_remove_name(struct mk_mbox *mb, const char *name);
 int mk_mbox_remove_alias(struct mk_mbox *mb, uint64_t alias);
 
 /*
- * Makes a new capability from getrandom() and stores it in *@cap; the
- * owner hands it to whoever may connect. Never 0.
+ * Makes a new capability (fallback: from getrandom(); module: made by the
+ * kernel) and stores it in *@cap; the owner hands it to whoever may
+ * connect. Never 0. Module: removing one shoots down the channels opened
+ * with it.
  */
 int mk_mbox_new_cap(struct mk_mbox *mb, uint64_t *cap);
 int mk_mbox_remove_cap(struct mk_mbox *mb, uint64_t cap);
 
 /*
  * An fd that polls readable (POLLIN / EPOLLIN) when mk_mbox_accept() has
- * work: a new connection or a request. It stays the mailbox's; do not
- * close it.
+ * work: a new connection or a request (fallback), a connection waiting to
+ * be accepted (module: the mailbox fd itself). It stays the mailbox's; do
+ * not close it.
  */
 int mk_mbox_fd(const struct mk_mbox *mb);
 
 /*
  * Serves connection requests until one yields a channel, which it stores
- * in *@out. Refused requests (wrong capability, removed name, garbage)
+ * in *@out. Fallback: refused requests (wrong capability, removed name, garbage)
  * are answered and closed here and do not end the call. Waits up to
  * @timeout_ms (0: do not wait, -EAGAIN; < 0: no limit), -ETIMEDOUT then.
  * The mailbox's thread calls it (it is not thread-safe against the other
@@ -145,9 +211,9 @@ int mk_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms);
 /*
  * Connects to the mailbox with name @name (or alias @alias) presenting
  * @cap, with rings of @slots slots each way (a power of two, 2..32768;
- * 0 for MK_CHAN_DEFAULT_SLOTS). The connect variant waits up to
+ * 0 for MK_CHAN_DEFAULT_SLOTS). Fallback: the connect variant waits up to
  * MK_CHAN_CONNECT_TIMEOUT_MS for the mailbox to answer; the alias variant
- * takes @timeout_ms (< 0: no limit).
+ * takes @timeout_ms (< 0: no limit). Module: the kernel answers at once.
  */
 int mk_chan_connect(struct mk_chan **out, const char *name, uint64_t cap,
 		    unsigned int slots);
@@ -157,7 +223,9 @@ int mk_chan_connect_alias(struct mk_chan **out, uint64_t alias, uint64_t cap,
 /*
  * Closes the channel: hangs up the connection (the peer gets -EPIPE once
  * it has read what was sent), wakes the peer if it sleeps in a receive,
- * unmaps the rings. No other thread may be using the channel.
+ * unmaps the rings. No other thread may be using the channel. Module:
+ * sends to a closed peer fail with -EPIPE at once; fallback: once the ring
+ * is full.
  */
 void mk_chan_close(struct mk_chan *ch);
 
@@ -178,12 +246,13 @@ int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len,
 
 /*
  * Receives one message into @buf (@cap bytes), its length in *@len.
- * try_recv returns -EAGAIN when the ring is empty (and looks at the
- * connection every few hundred empty calls, so a dead peer shows up as
- * -EPIPE). recv polls for the spin budget, then blocks on the futex, for
- * up to @timeout_ns (< 0: no limit); while blocked it looks at the
- * connection every MK_CHAN_LIVENESS_NS, so a peer killed without closing
- * is noticed within that time (one that closes wakes it at once).
+ * try_recv returns -EAGAIN when the ring is empty. recv polls for the spin
+ * budget, then blocks (futex or MKCHAN_IOC_WAIT), for up to @timeout_ns
+ * (< 0: no limit). Module: an ended channel shows at once (one load of the
+ * ring's info.closed per call). Fallback: try_recv looks at the connection
+ * every few hundred empty calls, so a dead peer shows up as -EPIPE; a
+ * blocked recv looks every MK_CHAN_LIVENESS_NS, so a peer killed without
+ * closing is noticed within that time (one that closes wakes it at once).
  */
 int mk_chan_try_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len);
 int mk_chan_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len,
@@ -199,16 +268,24 @@ void mk_chan_set_spin_ns(struct mk_chan *ch, uint64_t spin_ns);
 uint64_t mk_chan_spin_ns(const struct mk_chan *ch);
 
 /*
- * The peer's credentials from SO_PEERCRED at connection time, and the
- * alias and home CPU of the mailbox the channel was opened through.
+ * The peer's credentials at connection time, and the alias and home CPU
+ * of the mailbox the channel was opened through. Fallback: SO_PEERCRED,
+ * on both ends. Module: on the accepting end, pid and uid of the
+ * connecting process as the kernel recorded them; the module does not
+ * record its gid, nor tell the connecting end anything about the mailbox
+ * owner: those read as pid 0, uid and gid (uid_t)-1 / (gid_t)-1.
  */
 int mk_chan_peer(const struct mk_chan *ch, pid_t *pid, uid_t *uid, gid_t *gid);
 uint64_t mk_chan_alias(const struct mk_chan *ch);
 int mk_chan_home_cpu(const struct mk_chan *ch);
 
 /*
- * The connection socket: it polls POLLHUP / POLLIN once the peer is gone.
- * It stays the channel's; do not close or read it.
+ * An fd to poll for the channel's end. It stays the channel's; do not
+ * close or read it. Fallback: the connection socket, it polls POLLHUP /
+ * POLLIN once the peer is gone. Module: the channel fd; it polls POLLHUP
+ * once the peer closed, POLLHUP | POLLERR once shot down, and POLLIN while
+ * a message waits in the receiving ring (the peer wakes a poller only if
+ * the wait line says it sleeps: to wait for messages, use mk_chan_recv()).
  */
 int mk_chan_fd(const struct mk_chan *ch);
 
