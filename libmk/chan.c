@@ -50,23 +50,6 @@ uint64_t mk_name_hash(const char *name)
 	return h;
 }
 
-uint64_t mk_chan_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 static socklen_t alias_addr(struct sockaddr_un *sa, uint64_t alias)
 {
 	int n;
@@ -424,11 +407,11 @@ int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len, int64_t timeou
 		if (ret != -EAGAIN)
 			return ret;
 		if (!start)
-			start = mk_chan_mono_ns();
-		el = mk_chan_mono_ns() - start;
+			start = mk_mono_ns();
+		el = mk_mono_ns() - start;
 		if (el < ch->spin_ns && (timeout_ns < 0 || el < (uint64_t)timeout_ns)) {
 			for (i = 0; i < 32; i++)
-				cpu_relax();
+				mk_cpu_relax();
 			continue;
 		}
 		ret = chan_state(ch, true);
@@ -476,7 +459,7 @@ static int chan_check(void *arg)
 int mk_chan_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len,
 		 int64_t timeout_ns)
 {
-	uint64_t start = mk_chan_mono_ns(), el, spin = ch->spin_ns, t;
+	uint64_t start = mk_mono_ns(), el, spin = ch->spin_ns, t;
 	int ret;
 
 	/* Keeps spin + slice below from overflowing. */
@@ -489,7 +472,7 @@ int mk_chan_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len,
 		ret = mk_ring_try_recv(&ch->rx, buf, cap, len);
 		if (ret != -EAGAIN)
 			return ret;
-		el = mk_chan_mono_ns() - start;
+		el = mk_mono_ns() - start;
 		if (timeout_ns >= 0 && el >= (uint64_t)timeout_ns)
 			return -ETIMEDOUT;
 		if (ch->transport == MK_TRANSPORT_MODULE) {
@@ -1097,11 +1080,11 @@ int mk_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms)
 	if (mb->transport == MK_TRANSPORT_MODULE)
 		return mk_kmod_mbox_accept(mb, out, timeout_ms);
 	if (timeout_ms > 0)
-		deadline = mk_chan_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+		deadline = mk_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	for (;;) {
 		wait_ms = timeout_ms;
 		if (timeout_ms > 0) {
-			now = mk_chan_mono_ns();
+			now = mk_mono_ns();
 			wait_ms = now >= deadline ? 0 :
 				  (int)((deadline - now + 999999) / 1000000);
 		}

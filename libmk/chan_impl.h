@@ -18,7 +18,7 @@
 #include <mk/mkchan.h>
 #include <mk/ring.h>
 
-#define MK_HIDDEN	__attribute__((visibility("hidden")))
+#include "internal.h"
 
 /* A small set of 64-bit values: capabilities, a mailbox's own aliases. */
 struct mk_u64set {
@@ -79,7 +79,6 @@ struct mk_chan {
 
 /* --- chan.c: transport-independent helpers --- */
 
-MK_HIDDEN uint64_t mk_chan_mono_ns(void);
 MK_HIDDEN struct mk_chan *mk_chan_new(enum mk_transport t);
 MK_HIDDEN void mk_chan_free(struct mk_chan *ch);
 /*

@@ -32,18 +32,12 @@ static int ioc(int fd, unsigned long cmd, void *arg)
  */
 static int open_ctl(void)
 {
-	const char *dir = getenv("MK_DEV_DIR");
 	struct mkchan_info info = { 0 };
-	char path[4096];
 	int fd, ret;
 
-	if (!dir || !*dir)
-		dir = "/dev";
-	if (snprintf(path, sizeof(path), "%s/mkchan", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = mk_open_dev("mkchan");
 	if (fd < 0)
-		return errno == ENOENT || errno == ENXIO || errno == ENODEV ? -ENODEV : -errno;
+		return fd == -ENOENT || fd == -ENXIO || fd == -ENODEV ? -ENODEV : fd;
 	ret = ioc(fd, MKCHAN_IOC_INFO, &info);
 	if (!ret && info.abi_version != MKCHAN_ABI_VERSION)
 		ret = -EPROTO;
@@ -208,7 +202,7 @@ int mk_kmod_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms
 	int ret, wait_ms;
 
 	if (timeout_ms > 0)
-		deadline = mk_chan_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+		deadline = mk_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	for (;;) {
 		memset(&res, 0, sizeof(res));
 		ret = ioc(mb->fd, MKCHAN_IOC_ACCEPT, &res);
@@ -220,7 +214,7 @@ int mk_kmod_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms
 			return -EAGAIN;
 		wait_ms = timeout_ms;
 		if (timeout_ms > 0) {
-			now = mk_chan_mono_ns();
+			now = mk_mono_ns();
 			if (now >= deadline)
 				return -ETIMEDOUT;
 			wait_ms = (int)((deadline - now + 999999) / 1000000);

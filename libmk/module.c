@@ -12,6 +12,8 @@
 #include <mk/libmk.h>
 #include <mk/mkchan.h>
 
+#include "internal.h"
+
 /* Both modules answer an INFO ioctl with the same layout; see the uapi. */
 struct module_desc {
 	const char *name;
@@ -34,7 +36,7 @@ const char *mk_module_name(enum mk_module module)
 	return modules[module].name;
 }
 
-static int open_module_device(const char *name)
+int mk_open_dev(const char *name)
 {
 	const char *dir = getenv("MK_DEV_DIR");
 	char *path;
@@ -59,7 +61,7 @@ int mk_module_info(enum mk_module module, struct mk_module_info *info)
 	if ((unsigned int)module >= MK_MODULE_COUNT || !info)
 		return -EINVAL;
 	desc = &modules[module];
-	fd = open_module_device(desc->name);
+	fd = mk_open_dev(desc->name);
 	if (fd < 0)
 		return fd;
 	if (ioctl(fd, desc->info_ioctl, &raw) < 0)

@@ -20,6 +20,8 @@
 #include <mk/mkchan.h>
 #include <mk/ring.h>
 
+#include "internal.h"
+
 /*
  * libmk's view of the shared lines: the uapi types with the words both
  * sides touch concurrently made atomic. The kernel sees the same bytes
@@ -439,23 +441,6 @@ static struct mk_ring_wait_line *wait_line(const void *slots)
 					    MKCHAN_RING_WAIT_OFFSET);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * The word is in memory shared between processes, so these are shared
  * futexes (no FUTEX_PRIVATE_FLAG): the kernel keys them by the page, not
@@ -537,7 +522,7 @@ int mk_ring_wait_check(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_
 	if (timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns)
 		spin_ns = (uint64_t)timeout_ns;
 
-	start = mono_ns();
+	start = mk_mono_ns();
 	spin_end = start + spin_ns;
 	if (timeout_ns >= 0)
 		deadline = start + (uint64_t)timeout_ns;
@@ -546,9 +531,9 @@ int mk_ring_wait_check(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_
 		for (i = 0; i < 32; i++) {
 			if (rx_peek(rx))
 				return 0;
-			cpu_relax();
+			mk_cpu_relax();
 		}
-		if (mono_ns() >= spin_end)
+		if (mk_mono_ns() >= spin_end)
 			break;
 	}
 	if (timeout_ns >= 0 && (uint64_t)timeout_ns <= spin_ns)
@@ -572,7 +557,7 @@ int mk_ring_wait_check(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_
 				break;
 		}
 		if (timeout_ns >= 0) {
-			now = mono_ns();
+			now = mk_mono_ns();
 			if (now >= deadline) {
 				ret = -ETIMEDOUT;
 				break;
