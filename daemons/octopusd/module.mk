@@ -1,0 +1,32 @@
+# octopusd: the Octopus coordination service (issue 4).
+# The record store (no network code) is a static library; the daemon and
+# the store's unit tests link it with libmk and PCRE2.
+PCRE2_CFLAGS := $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
+PCRE2_LIBS := $(or $(shell pkg-config --libs libpcre2-8 2>/dev/null),-lpcre2-8)
+
+OCTSTORE_SRCS := daemons/octopusd/store.c
+OCTSTORE_OBJS := $(OCTSTORE_SRCS:%.c=$(BUILD)/obj/%.o)
+OCTSTORE_A := $(BUILD)/lib/liboctstore.a
+
+$(OCTSTORE_OBJS): CFLAGS += $(PCRE2_CFLAGS)
+
+$(OCTSTORE_A): $(OCTSTORE_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+USER_TARGETS += $(OCTSTORE_A)
+
+# Unit tests of the record language and the store: explicit rules (they
+# override tests/module.mk's pattern rule) to add the store and PCRE2.
+OCT_UNIT_TESTS := $(BUILD)/tests/unit/test_oct_record \
+	$(BUILD)/tests/unit/test_oct_store
+
+$(OCT_UNIT_TESTS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o \
+		$(OCTSTORE_A) $(LIBMK_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MK_LDFLAGS) $^ $(PCRE2_LIBS) -lcmocka -o $@
+
+$(BUILD)/obj/tests/unit/test_oct_store.o: CFLAGS += $(PCRE2_CFLAGS) \
+	-Idaemons/octopusd
+
+TEST_TARGETS += $(OCT_UNIT_TESTS)
