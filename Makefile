@@ -59,7 +59,7 @@ test-modules:
 # Both do all set-up first (make deps is fast once done).
 check:
 	$(MAKE) deps
-	$(MAKE) all tests test-modules
+	$(MAKE) all tests test-modules fuzz
 	$(MAKE) BUILD=$(BUILD)/asan SAN=1 user tests
 	tests/run --build $(BUILD)
 
