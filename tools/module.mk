@@ -4,3 +4,9 @@ $(BUILD)/bin/mkinfo: $(BUILD)/obj/tools/mkinfo.o $(LIBMK_A)
 	$(CC) $(MK_LDFLAGS) $^ -o $@
 
 USER_TARGETS += $(BUILD)/bin/mkinfo
+
+$(BUILD)/bin/mkping: $(BUILD)/obj/tools/mkping.o $(LIBMK_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MK_LDFLAGS) $^ -o $@
+
+USER_TARGETS += $(BUILD)/bin/mkping
