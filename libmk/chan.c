@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mk/waitset.h>
+
 #include "chan_impl.h"
 
 /* The second ring starts on its own page (4 KiB, the same everywhere). */
@@ -272,6 +274,11 @@ static int chan_state(struct mk_chan *ch, bool look)
 	return look && peer_gone(ch) ? -EPIPE : 0;
 }
 
+int mk_chan_end_state(struct mk_chan *ch, bool look)
+{
+	return chan_state(ch, look);
+}
+
 static void chan_notify(struct mk_chan *ch)
 {
 	if (ch->transport == MK_TRANSPORT_MODULE)
@@ -301,6 +308,9 @@ void mk_chan_close(struct mk_chan *ch)
 {
 	if (!ch)
 		return;
+	/* A set must not keep a channel that is gone. */
+	if (ch->waitset)
+		mk_waitset_remove(ch->waitset, ch);
 	/*
 	 * Fallback: hang up first, then kick: a peer blocked in a receive
 	 * wakes, finds the ring empty and the socket hung up, and returns

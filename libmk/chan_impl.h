@@ -75,6 +75,7 @@ struct mk_chan {
 	pid_t peer_pid;
 	uid_t peer_uid;
 	gid_t peer_gid;
+	void *waitset;		/* the waitset it is in (waitset.c), or NULL */
 };
 
 /* --- chan.c: transport-independent helpers --- */
@@ -89,6 +90,13 @@ MK_HIDDEN void mk_chan_free(struct mk_chan *ch);
  */
 MK_HIDDEN int mk_chan_attach(struct mk_chan *ch, void *mem, size_t len, size_t off,
 			     bool accepting);
+
+/*
+ * 0 while the channel is open, -EPIPE once the peer is gone, -ECONNRESET
+ * once shot down (module). Fallback: with @look, one poll() of the
+ * connection; without, only what was seen before. For waitset.c.
+ */
+MK_HIDDEN int mk_chan_end_state(struct mk_chan *ch, bool look);
 
 /* --- chan_kmod.c: the module transport --- */
 

@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Waitsets: one thread waiting on the receiving side of many channels, and
+ * an fd for event loops. The API and the guarantees are in <mk/waitset.h>;
+ * the wait-line protocol it extends to many rings is in libmk/ring.c.
+ *
+ * Why no wake-up is lost, per mode. In each, the waiter runs, for every
+ * member ring r:  L0 v[r] = futex (fallback only), S2 sleeping = 1; then
+ * one full fence F2; then L2 looks at every ring; and only then blocks.
+ * A producer runs S1 (message), F1 (full fence), L1 (load sleeping), and
+ * if set bumps the futex word and wakes (fallback: FUTEX_WAKE; module:
+ * MKCHAN_IOC_KICK). Per ring this is exactly the store-buffering argument
+ * of ring.c: either L2 sees the message, or L1 sees the flag and the
+ * producer wakes. What "wakes" means:
+ *   - futex_waitv() (fallback members, in the caller or the helper
+ *     thread): it compares each word with v[r], read before S2, so a bump
+ *     that came after L0 makes it return at once, and one that comes later
+ *     finds the waiter queued (the kernel's futex guarantee, per word).
+ *   - epoll (module members): KICK runs wake_up() on the channel's wait
+ *     queue, where epoll's callback sits from EPOLL_CTL_ADD on; it puts
+ *     the member on epoll's ready list, which stays until a poll of the
+ *     channel finds it empty, so a kick before epoll_wait() is not lost.
+ *     The channel's end wakes the same queue.
+ *   - the fd of a fallback member: the helper thread waits with the values
+ *     mk_waitset_arm() read (handed over under a lock together with a bump
+ *     of its control word, so a helper still asleep with older values
+ *     wakes and takes the new ones), and turns any wake into an eventfd
+ *     write, which sits in the fd's epoll set.
+ * A peer that dies without kicking: module, the kernel ends the channel
+ * and wakes the queue; fallback, its socket polls readable (in the fd's
+ * epoll set), and a blocked mk_waitset_wait() looks at the sockets every
+ * MK_CHAN_LIVENESS_NS.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mk/waitset.h>
+
+#include "chan_impl.h"
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv		449
+#endif
+
+#define HELPER_STACK		(128 * 1024)
+/* Events taken per epoll_wait() when looking at the members' fds. */
+#define NEVENTS			128
+
+struct member {
+	struct mk_chan *ch;
+	uint32_t val;		/* fallback: futex word read when armed */
+};
+
+struct mk_waitset {
+	struct member *m;
+	unsigned int n, size;
+	unsigned int next;	/* round robin: where the next look starts */
+	unsigned int nfallback;
+	int epfd, evfd;
+	bool armed;		/* sleep flags set on every member */
+	uint64_t spin_ns;
+
+	/* The helper thread (fallback members, fd mode); under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	_Atomic uint32_t ctl;	/* bumped on every change the helper must see */
+	bool started, stop;
+	bool h_armed;		/* hv holds values to wait on */
+	bool h_busy;		/* the helper may be queued on member words */
+	int h_err;		/* futex_waitv() failed in the helper (-ENOSYS...) */
+	pthread_t thr;
+	struct futex_waitv hv[MK_WAITSET_FUTEX_MAX];
+	unsigned int hn;
+};
+
+/* --- system calls --- */
+
+static long futex_waitv(struct futex_waitv *v, unsigned int n,
+			const struct timespec *abs_mono)
+{
+	return syscall(SYS_futex_waitv, v, n, 0, abs_mono, CLOCK_MONOTONIC);
+}
+
+static void futex_wake_private(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static void futex_wait_private(_Atomic uint32_t *word, uint32_t val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void signal_fd(struct mk_waitset *ws)
+{
+	uint64_t one = 1;
+
+	/* Fails only when the counter is about to overflow: readable anyway. */
+	if (write(ws->evfd, &one, sizeof(one)) < 0) {
+		/* nothing to do */
+	}
+}
+
+static void drain_fd(struct mk_waitset *ws)
+{
+	uint64_t v;
+
+	if (read(ws->evfd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: was not signalled */
+	}
+}
+
+/* --- members --- */
+
+static struct mkchan_ring_wait *wline(const struct mk_chan *ch)
+{
+	return &ch->rxr->wait;
+}
+
+static bool is_fallback(const struct mk_chan *ch)
+{
+	return ch->transport == MK_TRANSPORT_FALLBACK;
+}
+
+/* Has @ch something for its receiver: a message, corruption, an end? */
+static bool member_ready(struct mk_chan *ch)
+{
+	return mk_ring_rx_ready(&ch->rx) || mk_chan_end_state(ch, false) != 0;
+}
+
+/* One pass over the members from the round-robin cursor: an index or -1. */
+static int scan(const struct mk_waitset *ws)
+{
+	unsigned int k, i;
+
+	for (k = 0; k < ws->n; k++) {
+		i = ws->next + k;
+		if (i >= ws->n)
+			i -= ws->n;
+		if (member_ready(ws->m[i].ch))
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * Looks at the fallback members whose connection polls readable (the peer
+ * went away): their next mk_chan_end_state() says so. One epoll_wait().
+ */
+static void look_at_sockets(struct mk_waitset *ws, const struct epoll_event *ev,
+			    int nev)
+{
+	struct epoll_event buf[NEVENTS];
+	struct mk_chan *ch;
+
+	if (!ws->nfallback)
+		return;
+	if (!ev) {
+		nev = epoll_wait(ws->epfd, buf, NEVENTS, 0);
+		ev = buf;
+	}
+	for (int i = 0; i < nev; i++) {
+		ch = ev[i].data.ptr;
+		if (ch && is_fallback(ch))
+			mk_chan_end_state(ch, true);
+	}
+}
+
+/* Announces the sleep on every member (S2 with L0 before), then F2. */
+static void arm_members(struct mk_waitset *ws)
+{
+	struct mkchan_ring_wait *w;
+
+	for (unsigned int i = 0; i < ws->n; i++) {
+		w = wline(ws->m[i].ch);
+		if (is_fallback(ws->m[i].ch))
+			ws->m[i].val = __atomic_load_n(&w->futex, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&w->sleeping, 1, __ATOMIC_RELAXED);
+	}
+	atomic_thread_fence(memory_order_seq_cst);
+	ws->armed = true;
+}
+
+/* Clears the flags: producers stop paying for wake-ups. Stores only. */
+static void disarm(struct mk_waitset *ws)
+{
+	if (!ws->armed)
+		return;
+	for (unsigned int i = 0; i < ws->n; i++)
+		__atomic_store_n(&wline(ws->m[i].ch)->sleeping, 0, __ATOMIC_RELAXED);
+	ws->armed = false;
+}
+
+/* The armed fallback members' words and values, for futex_waitv(). */
+static unsigned int fill_waitv(const struct mk_waitset *ws, struct futex_waitv *v)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < ws->n; i++) {
+		if (!is_fallback(ws->m[i].ch))
+			continue;
+		v[n] = (struct futex_waitv){
+			.val = ws->m[i].val,
+			.uaddr = (uintptr_t)&wline(ws->m[i].ch)->futex,
+			.flags = FUTEX_32,	/* shared memory: not private */
+		};
+		n++;
+	}
+	return n;
+}
+
+/* --- the helper thread --- */
+
+static void *helper(void *arg)
+{
+	struct futex_waitv v[MK_WAITSET_FUTEX_MAX + 1];
+	struct mk_waitset *ws = arg;
+	unsigned int n;
+	uint32_t c;
+	long r;
+	int err;
+
+	pthread_mutex_lock(&ws->lock);
+	while (!ws->stop) {
+		c = atomic_load(&ws->ctl);
+		if (!ws->h_armed) {
+			ws->h_busy = false;
+			pthread_cond_broadcast(&ws->idle);
+			pthread_mutex_unlock(&ws->lock);
+			futex_wait_private(&ws->ctl, c);
+			pthread_mutex_lock(&ws->lock);
+			continue;
+		}
+		ws->h_busy = true;
+		v[0] = (struct futex_waitv){
+			.val = c, .uaddr = (uintptr_t)&ws->ctl,
+			.flags = FUTEX_32 | FUTEX_PRIVATE_FLAG,
+		};
+		n = ws->hn;
+		memcpy(&v[1], ws->hv, n * sizeof(v[0]));
+		pthread_mutex_unlock(&ws->lock);
+
+		r = futex_waitv(v, n + 1, NULL);
+		err = r < 0 ? errno : 0;
+
+		pthread_mutex_lock(&ws->lock);
+		if (ws->stop)
+			break;
+		if (atomic_load(&ws->ctl) != c || err == EINTR)
+			continue;	/* re-armed, membership changed: start over */
+		if (r > 0) {
+			/*
+			 * FUTEX_WAKE wakes one waiter; if the member's own
+			 * thread sleeps on the word too (a blocking recv), it
+			 * may have been us: pass the wake on.
+			 */
+			syscall(SYS_futex, (void *)(uintptr_t)v[r].uaddr, FUTEX_WAKE,
+				INT_MAX, NULL, NULL, 0);
+		}
+		if (err && err != EAGAIN)
+			ws->h_err = -err;	/* the next arm reports it */
+		if (r > 0 || err) {
+			/* A member's word moved (or the call failed): tell. */
+			ws->h_armed = false;
+			signal_fd(ws);
+		}
+	}
+	ws->h_busy = false;
+	pthread_cond_broadcast(&ws->idle);
+	pthread_mutex_unlock(&ws->lock);
+	return NULL;
+}
+
+/* Hands the armed fallback members to the helper (under ws->lock). */
+static void helper_rearm_locked(struct mk_waitset *ws)
+{
+	ws->hn = ws->armed ? fill_waitv(ws, ws->hv) : 0;
+	ws->h_armed = ws->hn != 0;
+	atomic_fetch_add(&ws->ctl, 1);
+	futex_wake_private(&ws->ctl);
+}
+
+static int helper_arm(struct mk_waitset *ws)
+{
+	pthread_attr_t attr;
+	int ret = 0;
+
+	pthread_mutex_lock(&ws->lock);
+	if (!ws->started) {
+		ret = -pthread_attr_init(&attr);
+		if (!ret) {
+			pthread_attr_setstacksize(&attr, HELPER_STACK);
+			ret = -pthread_create(&ws->thr, &attr, helper, ws);
+			pthread_attr_destroy(&attr);
+		}
+		ws->started = !ret;
+	}
+	if (!ret)
+		ret = ws->h_err;
+	if (!ret)
+		helper_rearm_locked(ws);
+	pthread_mutex_unlock(&ws->lock);
+	return ret;
+}
+
+/* Membership changed: a helper waiting must drop or take words. */
+static void helper_update(struct mk_waitset *ws)
+{
+	pthread_mutex_lock(&ws->lock);
+	if (ws->started)
+		helper_rearm_locked(ws);
+	pthread_mutex_unlock(&ws->lock);
+}
+
+/*
+ * Before this thread waits on the member words itself: the helper must be
+ * off them, or a producer's FUTEX_WAKE (one waiter) could go to it.
+ */
+static void helper_quiesce(struct mk_waitset *ws)
+{
+	pthread_mutex_lock(&ws->lock);
+	if (ws->started && (ws->h_armed || ws->h_busy)) {
+		ws->h_armed = false;
+		atomic_fetch_add(&ws->ctl, 1);
+		futex_wake_private(&ws->ctl);
+		while (ws->h_busy)
+			pthread_cond_wait(&ws->idle, &ws->lock);
+	}
+	pthread_mutex_unlock(&ws->lock);
+}
+
+/* --- the API --- */
+
+int mk_waitset_create(struct mk_waitset **out)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct mk_waitset *ws;
+	const char *env;
+	char *end;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	ws = calloc(1, sizeof(*ws));
+	if (!ws)
+		return -ENOMEM;
+	ws->spin_ns = MK_RING_SPIN_NS_DEFAULT;
+	env = getenv("MK_CHAN_SPIN_NS");
+	if (env && *env) {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(env, &end, 10);
+		if (!errno && !*end)
+			ws->spin_ns = v;
+	}
+	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ws->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ws->epfd < 0 || ws->evfd < 0 ||
+	    epoll_ctl(ws->epfd, EPOLL_CTL_ADD, ws->evfd, &ev)) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = -pthread_mutex_init(&ws->lock, NULL);
+	if (ret)
+		goto fail;
+	ret = -pthread_cond_init(&ws->idle, NULL);
+	if (ret) {
+		pthread_mutex_destroy(&ws->lock);
+		goto fail;
+	}
+	*out = ws;
+	return 0;
+fail:
+	if (ws->epfd >= 0)
+		close(ws->epfd);
+	if (ws->evfd >= 0)
+		close(ws->evfd);
+	free(ws);
+	return ret;
+}
+
+void mk_waitset_destroy(struct mk_waitset *ws)
+{
+	if (!ws)
+		return;
+	pthread_mutex_lock(&ws->lock);
+	ws->stop = true;
+	atomic_fetch_add(&ws->ctl, 1);
+	futex_wake_private(&ws->ctl);
+	pthread_mutex_unlock(&ws->lock);
+	if (ws->started)
+		pthread_join(ws->thr, NULL);
+	disarm(ws);
+	for (unsigned int i = 0; i < ws->n; i++)
+		ws->m[i].ch->waitset = NULL;
+	pthread_cond_destroy(&ws->idle);
+	pthread_mutex_destroy(&ws->lock);
+	close(ws->epfd);
+	close(ws->evfd);
+	free(ws->m);
+	free(ws);
+}
+
+int mk_waitset_add(struct mk_waitset *ws, struct mk_chan *ch)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct mkchan_ring_wait *w;
+	struct member *m;
+
+	if (!ws || !ch || !ch->rxr)
+		return -EINVAL;
+	if (ch->waitset)
+		return -EBUSY;
+	if (is_fallback(ch) && ws->nfallback >= MK_WAITSET_FUTEX_MAX)
+		return -ENOSPC;
+	if (ws->n == ws->size) {
+		unsigned int size = ws->size ? ws->size * 2 : 8;
+
+		m = reallocarray(ws->m, size, sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		ws->m = m;
+		ws->size = size;
+	}
+	ev.data.ptr = ch;
+	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, mk_chan_fd(ch), &ev))
+		return -errno;
+	m = &ws->m[ws->n++];
+	*m = (struct member){ .ch = ch };
+	ch->waitset = ws;
+	if (is_fallback(ch))
+		ws->nfallback++;
+	if (ws->armed) {
+		/* Joins the armed set: the same protocol for the newcomer. */
+		w = wline(ch);
+		if (is_fallback(ch))
+			m->val = __atomic_load_n(&w->futex, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&w->sleeping, 1, __ATOMIC_RELAXED);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (member_ready(ch))
+			signal_fd(ws);
+		if (is_fallback(ch))
+			helper_update(ws);
+	}
+	return 0;
+}
+
+int mk_waitset_remove(struct mk_waitset *ws, struct mk_chan *ch)
+{
+	unsigned int i;
+
+	if (!ws || !ch)
+		return -EINVAL;
+	if (ch->waitset != ws)
+		return -ENOENT;
+	for (i = 0; i < ws->n && ws->m[i].ch != ch; i++)
+		;
+	if (i == ws->n)
+		return -ENOENT;
+	epoll_ctl(ws->epfd, EPOLL_CTL_DEL, mk_chan_fd(ch), NULL);
+	if (ws->armed)
+		__atomic_store_n(&wline(ch)->sleeping, 0, __ATOMIC_RELAXED);
+	memmove(&ws->m[i], &ws->m[i + 1], (ws->n - i - 1) * sizeof(ws->m[0]));
+	ws->n--;
+	if (ws->next > i)
+		ws->next--;
+	if (ws->next >= ws->n)
+		ws->next = 0;
+	ch->waitset = NULL;
+	if (is_fallback(ch)) {
+		ws->nfallback--;
+		helper_update(ws);
+	}
+	return 0;
+}
+
+unsigned int mk_waitset_count(const struct mk_waitset *ws)
+{
+	return ws ? ws->n : 0;
+}
+
+int mk_waitset_fd(const struct mk_waitset *ws)
+{
+	return ws ? ws->epfd : -EINVAL;
+}
+
+void mk_waitset_set_spin_ns(struct mk_waitset *ws, uint64_t spin_ns)
+{
+	ws->spin_ns = spin_ns;
+}
+
+uint64_t mk_waitset_spin_ns(const struct mk_waitset *ws)
+{
+	return ws->spin_ns;
+}
+
+int mk_waitset_arm(struct mk_waitset *ws)
+{
+	if (!ws)
+		return -EINVAL;
+	/* A stale signal goes first: what is ready now is found below. */
+	drain_fd(ws);
+	arm_members(ws);
+	if (scan(ws) >= 0)
+		return 1;
+	if (ws->nfallback)
+		return helper_arm(ws);
+	return 0;
+}
+
+static void abs_time(struct timespec *ts, uint64_t ns)
+{
+	ts->tv_sec = (time_t)(ns / 1000000000ULL);
+	ts->tv_nsec = (long)(ns % 1000000000ULL);
+}
+
+/*
+ * Blocks with only fallback members: futex_waitv() on all their words,
+ * in slices of MK_CHAN_LIVENESS_NS for peers killed without closing.
+ * 0 when a member may be ready (the caller scans), -ETIMEDOUT, or an error.
+ */
+static int block_futex(struct mk_waitset *ws, uint64_t deadline, bool forever)
+{
+	struct futex_waitv v[MK_WAITSET_FUTEX_MAX];
+	struct timespec ts;
+	uint64_t now, until;
+	unsigned int n;
+	long r;
+
+	helper_quiesce(ws);
+	for (;;) {
+		arm_members(ws);
+		if (scan(ws) >= 0)
+			return 0;
+		look_at_sockets(ws, NULL, 0);
+		if (scan(ws) >= 0)
+			return 0;
+		now = mk_mono_ns();
+		if (!forever && now >= deadline)
+			return -ETIMEDOUT;
+		until = now + MK_CHAN_LIVENESS_NS;
+		if (!forever && until > deadline)
+			until = deadline;
+		abs_time(&ts, until);
+		n = fill_waitv(ws, v);
+		r = futex_waitv(v, n, &ts);
+		if (r >= 0)
+			return 0;
+		if (errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT)
+			return -errno;
+		if (errno == EAGAIN)
+			return 0;
+	}
+}
+
+/*
+ * Blocks with module members (maybe fallback ones too, through the helper):
+ * arm, then epoll_wait() on the set's fd. 0 when a member may be ready.
+ */
+static int block_epoll(struct mk_waitset *ws, uint64_t deadline, bool forever)
+{
+	struct epoll_event ev[NEVENTS];
+	uint64_t now;
+	int ret, ms;
+
+	for (;;) {
+		ret = mk_waitset_arm(ws);
+		if (ret)
+			return ret > 0 ? 0 : ret;
+		ms = -1;
+		if (!forever) {
+			now = mk_mono_ns();
+			if (now >= deadline)
+				return -ETIMEDOUT;
+			/* Rounded up: never wake before the deadline. */
+			ms = (deadline - now + 999999) / 1000000 > (uint64_t)INT_MAX ?
+			     INT_MAX : (int)((deadline - now + 999999) / 1000000);
+		}
+		ret = epoll_wait(ws->epfd, ev, NEVENTS, ms);
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (ret) {
+			look_at_sockets(ws, ev, ret);
+			return 0;
+		}
+	}
+}
+
+int mk_waitset_wait(struct mk_waitset *ws, struct mk_chan **ready,
+		    int64_t timeout_ns)
+{
+	uint64_t start, spin, deadline = 0, spin_end;
+	bool forever = timeout_ns < 0;
+	int i, k, ret;
+
+	if (!ws || !ready)
+		return -EINVAL;
+	i = scan(ws);
+	if (i >= 0)
+		goto found;
+	if (!timeout_ns) {
+		look_at_sockets(ws, NULL, 0);
+		i = scan(ws);
+		if (i >= 0)
+			goto found;
+		return -EAGAIN;
+	}
+	if (!ws->n && forever)
+		return -ENOENT;
+
+	start = mk_mono_ns();
+	spin = ws->spin_ns;
+	if (spin > (uint64_t)INT64_MAX / 2)
+		spin = (uint64_t)INT64_MAX / 2;
+	if (!forever) {
+		deadline = start + (uint64_t)timeout_ns;
+		if ((uint64_t)timeout_ns < spin)
+			spin = (uint64_t)timeout_ns;
+	}
+	spin_end = start + spin;
+	/* Reading the clock costs more than a look at a few rings. */
+	while (spin) {
+		for (k = 0; k < 8; k++) {
+			i = scan(ws);
+			if (i >= 0)
+				goto found;
+			mk_cpu_relax();
+		}
+		if (mk_mono_ns() >= spin_end)
+			break;
+	}
+
+	for (;;) {
+		if (!forever && mk_mono_ns() >= deadline) {
+			look_at_sockets(ws, NULL, 0);
+			i = scan(ws);
+			if (i >= 0)
+				goto found;
+			disarm(ws);
+			return -ETIMEDOUT;
+		}
+		if (!ws->n) {
+			struct timespec ts;
+
+			abs_time(&ts, deadline);
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+			continue;
+		}
+		if (ws->n == ws->nfallback)
+			ret = block_futex(ws, deadline, forever);
+		else
+			ret = block_epoll(ws, deadline, forever);
+		if (ret && ret != -ETIMEDOUT) {
+			disarm(ws);
+			return ret;
+		}
+		i = scan(ws);
+		if (i >= 0)
+			goto found;
+	}
+
+found:
+	disarm(ws);
+	ws->next = (unsigned int)i + 1 >= ws->n ? 0 : (unsigned int)i + 1;
+	*ready = ws->m[i].ch;
+	return 0;
+}
