@@ -14,3 +14,10 @@ $(BUILD)/tests/vm/%: $(BUILD)/obj/tests/vm/%.o $(LIBMK_A)
 
 TEST_TARGETS += $(BUILD)/tests/vm/ioctl_abuse $(BUILD)/tests/vm/mkchan_abi \
 	$(BUILD)/tests/vm/mkchan_stress
+
+# Programs the integration tests run against the daemons.
+$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(LIBMK_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MK_LDFLAGS) $^ -o $@
+
+TEST_TARGETS += $(BUILD)/tests/integration/oct_client

@@ -10,3 +10,9 @@ $(BUILD)/bin/mkping: $(BUILD)/obj/tools/mkping.o $(LIBMK_A)
 	$(CC) $(MK_LDFLAGS) $^ -o $@
 
 USER_TARGETS += $(BUILD)/bin/mkping
+
+$(BUILD)/bin/octctl: $(BUILD)/obj/tools/octctl.o $(LIBMK_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MK_LDFLAGS) $^ -o $@
+
+USER_TARGETS += $(BUILD)/bin/octctl

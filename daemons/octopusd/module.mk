@@ -30,3 +30,18 @@ $(BUILD)/obj/tests/unit/test_oct_store.o: CFLAGS += $(PCRE2_CFLAGS) \
 	-Idaemons/octopusd
 
 TEST_TARGETS += $(OCT_UNIT_TESTS)
+
+# The daemon.
+LIBSYSTEMD_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
+LIBSYSTEMD_LIBS := $(or $(shell pkg-config --libs libsystemd 2>/dev/null),-lsystemd)
+OCTOPUSD_SRCS := daemons/octopusd/octopusd.c daemons/octopusd/server.c \
+	daemons/octopusd/commands.c daemons/octopusd/triggers.c
+OCTOPUSD_OBJS := $(OCTOPUSD_SRCS:%.c=$(BUILD)/obj/%.o)
+
+$(OCTOPUSD_OBJS): CFLAGS += $(PCRE2_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+
+$(BUILD)/bin/octopusd: $(OCTOPUSD_OBJS) $(OCTSTORE_A) $(LIBMK_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MK_LDFLAGS) $^ $(PCRE2_LIBS) $(LIBSYSTEMD_LIBS) -o $@
+
+USER_TARGETS += $(BUILD)/bin/octopusd

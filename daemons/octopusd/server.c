@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * octopusd server: the epoll loop (level-triggered), listeners and
+ * connections. See server.h for the per-connection memory bounds.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "commands.h"
+#include "server.h"
+#include "triggers.h"
+
+uint64_t server_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* epoll tags of the non-connection fds. */
+static char tag_unix, tag_tcp, tag_sig;
+
+static int set_events(struct server *s, struct conn *c, uint32_t ev)
+{
+	struct epoll_event e = { .events = ev, .data.ptr = c };
+
+	if (ev == c->events)
+		return 0;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0)
+		return -1;
+	c->events = ev;
+	return 0;
+}
+
+static struct conn **wlist(struct server *s, struct conn *c)
+{
+	return c->wstate == CONN_WAITING ? &s->waiters : &s->ready;
+}
+
+static void wlist_unlink(struct server *s, struct conn *c)
+{
+	if (c->wstate == CONN_RUN)
+		return;
+	if (c->wprev)
+		c->wprev->wnext = c->wnext;
+	else
+		*wlist(s, c) = c->wnext;
+	if (c->wnext)
+		c->wnext->wprev = c->wprev;
+	c->wprev = c->wnext = NULL;
+	c->wstate = CONN_RUN;
+}
+
+static void wlist_push(struct server *s, struct conn *c, int state)
+{
+	struct conn **head;
+
+	wlist_unlink(s, c);
+	c->wstate = state;
+	head = wlist(s, c);
+	c->wnext = *head;
+	if (*head)
+		(*head)->wprev = c;
+	*head = c;
+}
+
+void server_wait(struct server *s, struct conn *c, struct oct_record *q,
+		 uint64_t deadline_ns)
+{
+	c->wait_q = q;
+	c->wait_deadline = deadline_ns;
+	wlist_push(s, c, CONN_WAITING);
+}
+
+/* Ends c's wait: reply already written; resume it from the main loop. */
+static void wait_end(struct server *s, struct conn *c)
+{
+	oct_record_free(c->wait_q);
+	c->wait_q = NULL;
+	c->wait_deadline = 0;
+	wlist_push(s, c, CONN_READY);
+}
+
+static void flush_unlink(struct server *s, struct conn *c)
+{
+	if (!c->in_flush)
+		return;
+	if (c->fprev)
+		c->fprev->fnext = c->fnext;
+	else
+		s->flush = c->fnext;
+	if (c->fnext)
+		c->fnext->fprev = c->fprev;
+	c->fprev = c->fnext = NULL;
+	c->in_flush = false;
+}
+
+static void flush_mark(struct server *s, struct conn *c)
+{
+	if (!c->in_flush) {
+		c->in_flush = true;
+		c->fprev = NULL;
+		c->fnext = s->flush;
+		if (s->flush)
+			s->flush->fprev = c;
+		s->flush = c;
+	}
+}
+
+bool server_push_begin(struct server *s, struct conn *c)
+{
+	flush_mark(s, c);
+	if (c->out.len > CONN_PUSH_MAX) {
+		/* A slow watcher: drop it rather than buffer without end. */
+		mk_resp_buf_consume(&c->out, c->out.len);
+		c->closing = true;
+		return false;
+	}
+	return true;
+}
+
+static void store_hook(void *ctx, enum store_op op, const struct oct_record *rec)
+{
+	struct server *s = ctx;
+
+	if (op == STORE_OP_SET && s->waiters)
+		s->dirty = true;
+	if (s->triggers)
+		triggers_fire(s, op, rec);
+}
+
+/* After a set: answer every waiter whose query now matches. */
+static void wake_waiters(struct server *s)
+{
+	struct conn *c = s->waiters, *next;
+
+	s->dirty = false;
+	for (; c; c = next) {
+		const struct oct_record *r;
+		enum oct_err e;
+
+		next = c->wnext;
+		e = store_get(s->st, c->wait_q, &r);
+		if (e == OCT_ERR_NO_RECORD)
+			continue;
+		if (e == OCT_OK) {
+			size_t n;
+			char *txt = oct_print(r, &n);
+
+			if (txt)
+				mk_resp_w_bulk(&c->out, txt, n);
+			else
+				mk_resp_w_error(&c->out, "NO_MEMORY", "out of memory");
+			free(txt);
+		} else {
+			mk_resp_w_error(&c->out, oct_err_name(e), oct_err_str(e));
+		}
+		wait_end(s, c);
+	}
+}
+
+/* Waits past their deadline get a null reply. Returns the epoll timeout
+ * (ms) until the next deadline, or -1. */
+static int expire_waiters(struct server *s)
+{
+	uint64_t now = server_now_ns(), next = 0;
+	struct conn *c = s->waiters, *nc;
+
+	for (; c; c = nc) {
+		nc = c->wnext;
+		if (!c->wait_deadline)
+			continue;
+		if (c->wait_deadline <= now) {
+			mk_resp_w_null(&c->out);
+			wait_end(s, c);
+		} else if (!next || c->wait_deadline < next) {
+			next = c->wait_deadline;
+		}
+	}
+	if (!next)
+		return -1;
+	uint64_t ms = (next - now + 999999) / 1000000;
+
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+static void conn_close(struct server *s, struct conn *c)
+{
+	wlist_unlink(s, c);
+	flush_unlink(s, c);
+	triggers_drop_conn(s, c);
+	oct_record_free(c->wait_q);
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	/* Its ephemeral records go with it. */
+	store_del_owned(s->st, c->id, NULL);
+	mk_resp_reader_free(c->rd);
+	mk_resp_buf_free(&c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	free(c);
+}
+
+static void conn_new(struct server *s, int fd, bool tcp)
+{
+	struct mk_resp_limits lim;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	mk_resp_limits_default(&lim);
+	lim.max_bulk = CONN_MAX_BULK;
+	lim.max_frame = CONN_MAX_FRAME;
+	if (c)
+		c->rd = mk_resp_reader_new(&lim);
+	if (!c || !c->rd) {
+		free(c);
+		close(fd);
+		return;
+	}
+	if (tcp) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	c->fd = fd;
+	c->id = ++s->next_id;
+	mk_resp_buf_init(&c->out, 2);
+	c->events = EPOLLIN;
+
+	struct epoll_event e = { .events = c->events, .data.ptr = c };
+
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+		mk_resp_reader_free(c->rd);
+		mk_resp_buf_free(&c->out);
+		free(c);
+		close(fd);
+		return;
+	}
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+}
+
+static void do_accept(struct server *s, int lfd, bool tcp)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    s->spare_fd >= 0) {
+				/* Out of fds: accept and close with the spare
+				 * one, or the level-triggered listener spins. */
+				close(s->spare_fd);
+				fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+				if (fd >= 0)
+					close(fd);
+				s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				fprintf(stderr, "octopusd: out of file descriptors: "
+					"connection refused\n");
+				if (fd >= 0)
+					continue;
+				return;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				fprintf(stderr, "octopusd: accept: %s\n",
+					strerror(errno));
+			return;
+		}
+		conn_new(s, fd, tcp);
+	}
+}
+
+/* Executes the complete commands buffered, up to the output bound. */
+static void conn_process(struct server *s, struct conn *c)
+{
+	struct mk_resp_command cmd;
+
+	while (!c->closing && c->wstate != CONN_WAITING &&
+	       c->out.len < CONN_OUT_HIGH) {
+		int rc = mk_resp_reader_next_command(c->rd, &cmd);
+
+		if (rc == 0)
+			break;
+		if (rc > 0) {
+			cmd_exec(s, c, &cmd);
+			if (s->dirty)
+				wake_waiters(s);
+			continue;
+		}
+		const char *msg = mk_resp_reader_error(c->rd);
+
+		if (rc == -ENOMEM && !msg)
+			msg = "out of memory";
+		mk_resp_w_error(&c->out, "ERR", msg ? msg : "Protocol error");
+		c->closing = true;
+	}
+}
+
+/* Writes what is pending. -1 if the connection is dead. */
+static int conn_flush(struct conn *c)
+{
+	while (c->out.len) {
+		ssize_t n = write(c->fd, c->out.data, c->out.len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		mk_resp_buf_consume(&c->out, (size_t)n);
+	}
+	return 0;
+}
+
+/* After any progress: flush, then pick the events to wait for. */
+static void conn_update(struct server *s, struct conn *c)
+{
+	uint32_t ev = 0;
+
+	if (c->out.failed || conn_flush(c) < 0) {
+		conn_close(s, c);
+		return;
+	}
+	if (c->closing && c->out.len == 0) {
+		conn_close(s, c);
+		return;
+	}
+	if (c->out.len)
+		ev |= EPOLLOUT;
+	/* Backpressure: read again only once the client has caught up. */
+	/* A waiting client: only its hang-up is watched. */
+	if (c->wstate == CONN_WAITING)
+		ev |= EPOLLRDHUP;
+	else if (!c->closing && !c->eof &&
+	    (c->events & EPOLLIN ? c->out.len < CONN_OUT_HIGH :
+					   c->out.len <= CONN_OUT_LOW))
+		ev |= EPOLLIN;
+	if (set_events(s, c, ev) < 0)
+		conn_close(s, c);
+}
+
+static void conn_event(struct server *s, struct conn *c, uint32_t ev)
+{
+	if ((ev & (EPOLLERR | EPOLLHUP) && !(ev & EPOLLIN)) ||
+	    (ev & EPOLLRDHUP && c->wstate == CONN_WAITING)) {
+		conn_close(s, c);
+		return;
+	}
+	if (ev & EPOLLOUT) {
+		if (conn_flush(c) < 0) {
+			conn_close(s, c);
+			return;
+		}
+		/* Commands held back by the output bound. */
+		if (c->out.len <= CONN_OUT_LOW)
+			conn_process(s, c);
+	}
+	if ((ev & EPOLLIN) && (c->events & EPOLLIN)) {
+		ssize_t n = mk_resp_reader_read_fd(c->rd, c->fd);
+
+		if (n == 0) {
+			/* Answer what came before the end, then close. */
+			c->eof = true;
+			conn_process(s, c);
+			c->closing = true;
+		} else if (n > 0) {
+			conn_process(s, c);
+		} else if (n == -ENOMEM) {
+			mk_resp_w_error(&c->out, "ERR", "out of memory");
+			c->closing = true;
+		} else if (n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR) {
+			conn_close(s, c);
+			return;
+		}
+	}
+	/* Writes wait for the end of the epoll batch, as Redis does. */
+	flush_mark(s, c);
+}
+
+static int mkdir_parent(const char *path)
+{
+	char *d = strdup(path);
+	char *sl;
+
+	if (!d)
+		return -1;
+	sl = strrchr(d, '/');
+	if (sl && sl != d) {
+		*sl = '\0';
+		for (char *p = d + 1; *p; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			mkdir(d, 0755);
+			*p = '/';
+		}
+		if (mkdir(d, 0755) < 0 && errno != EEXIST) {
+			fprintf(stderr, "octopusd: mkdir %s: %s\n", d,
+				strerror(errno));
+			free(d);
+			return -1;
+		}
+	}
+	free(d);
+	return 0;
+}
+
+static int listen_unix(struct server *s, const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "octopusd: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(a.sun_path, path);
+	if (mkdir_parent(path) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto err;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		if (errno != EADDRINUSE)
+			goto err;
+		/* A live daemon there, or a stale socket file? */
+		int t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (t >= 0 && connect(t, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			close(t);
+			fprintf(stderr, "octopusd: %s: another server is listening\n",
+				path);
+			close(fd);
+			return -1;
+		}
+		if (t >= 0)
+			close(t);
+		unlink(path);
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			goto err;
+	}
+	if (listen(fd, 1024) < 0)
+		goto err;
+	s->unix_fd = fd;
+	s->unix_path = strdup(path);
+	fprintf(stderr, "octopusd: listening on unix %s\n", path);
+	return 0;
+err:
+	fprintf(stderr, "octopusd: %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int listen_tcp(struct server *s, const char *addr, int port)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	socklen_t sl;
+	int fd, one = 1;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		sl = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		sl = sizeof(*a6);
+	} else {
+		fprintf(stderr, "octopusd: bad address: %s\n", addr);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto err;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0)
+		goto err;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+	inet_ntop(ss.ss_family, ss.ss_family == AF_INET ? (void *)&a4->sin_addr :
+		  (void *)&a6->sin6_addr, buf, sizeof(buf));
+	s->tcp_fd = fd;
+	fprintf(stderr, "octopusd: listening on tcp %s port %d\n", buf, port);
+	return 0;
+err:
+	fprintf(stderr, "octopusd: tcp %s:%d: %s\n", addr, port, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int ep_add(struct server *s, int fd, void *tag)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = tag };
+
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+int server_init(struct server *s, const struct server_opts *o)
+{
+	sigset_t set;
+
+	memset(s, 0, sizeof(*s));
+	s->poll_ns = (uint64_t)o->poll_us * 1000u;
+	s->unix_fd = s->tcp_fd = s->sigfd = s->epfd = -1;
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+	s->st = store_new();
+	if (!s->st) {
+		fprintf(stderr, "octopusd: out of memory\n");
+		return -1;
+	}
+	store_set_hook(s->st, store_hook, s);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->epfd < 0 || s->sigfd < 0 || ep_add(s, s->sigfd, &tag_sig) < 0) {
+		perror("octopusd: epoll/signalfd");
+		return -1;
+	}
+	if (o->unix_path && (listen_unix(s, o->unix_path) < 0 ||
+			     ep_add(s, s->unix_fd, &tag_unix) < 0))
+		return -1;
+	if (o->port >= 0 && (listen_tcp(s, o->bind_addr, o->port) < 0 ||
+			     ep_add(s, s->tcp_fd, &tag_tcp) < 0))
+		return -1;
+	return 0;
+}
+
+int server_run(struct server *s)
+{
+	struct epoll_event evs[256];
+
+	uint64_t last_busy = 0;
+
+	sd_notify(0, "READY=1");
+	while (!s->stop) {
+		/* Poll (timeout 0) for poll_ns after the last event before
+		 * blocking: a request arriving soon after costs no wake-up. */
+		int timeout = s->poll_ns && server_now_ns() - last_busy < s->poll_ns ? 0 : -1;
+		int n;
+
+		if (s->waiters) {
+			int t = expire_waiters(s);
+
+			if (timeout < 0 || (t >= 0 && t < timeout))
+				timeout = t;
+		}
+		if (s->ready)
+			timeout = 0;
+		n = epoll_wait(s->epfd, evs, 256, timeout);
+
+		if (n > 0 && s->poll_ns)
+			last_busy = server_now_ns();
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("octopusd: epoll_wait");
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+
+			if (p == &tag_unix) {
+				do_accept(s, s->unix_fd, false);
+			} else if (p == &tag_tcp) {
+				do_accept(s, s->tcp_fd, true);
+			} else if (p == &tag_sig) {
+				struct signalfd_siginfo si;
+
+				while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
+					s->stop = true;
+			} else {
+				/* Each fd appears once per batch, so a
+				 * connection closed here has no later event. */
+				conn_event(s, p, evs[i].events);
+			}
+		}
+		/* Woken waiters: their reply, then their buffered commands
+		 * (which may wake others: the loop takes them too). */
+		while (s->ready) {
+			struct conn *c = s->ready;
+
+			wlist_unlink(s, c);
+			conn_process(s, c);
+			conn_update(s, c);
+		}
+		/* Connections that got push events. */
+		while (s->flush) {
+			struct conn *c = s->flush;
+
+			flush_unlink(s, c);
+			conn_update(s, c);
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	return 0;
+}
+
+void server_fini(struct server *s)
+{
+	while (s->conns)
+		conn_close(s, s->conns);
+	if (s->unix_fd >= 0)
+		close(s->unix_fd);
+	if (s->unix_path) {
+		unlink(s->unix_path);
+		free(s->unix_path);
+	}
+	if (s->tcp_fd >= 0)
+		close(s->tcp_fd);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->st)
+		store_free(s->st);
+	s->st = NULL;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * octopusd server: one thread, one epoll loop, non-blocking sockets.
+ *
+ * Per connection: an mk_resp reader (input) and one mk_resp_buf (output).
+ * Every complete command in the input is executed in order and its reply
+ * appended to the output; the batch is sent with one write(2). Memory per
+ * connection is bounded:
+ *  - input: at most CONN_MAX_FRAME bytes of one frame (bulk strings up to
+ *    CONN_MAX_BULK) plus one read; a larger frame is a protocol error;
+ *  - output: once CONN_OUT_HIGH bytes of replies are pending, the
+ *    connection stops executing commands and stops reading (backpressure)
+ *    until the client has read them below CONN_OUT_LOW. Output is only
+ *    made in reply to input, so it never grows past CONN_OUT_HIGH plus
+ *    one reply.
+ */
+#ifndef OCTOPUSD_SERVER_H
+#define OCTOPUSD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mk/resp.h>
+
+#include "store.h"
+
+#define CONN_MAX_BULK	(64u << 20)
+#define CONN_MAX_FRAME	(128u << 20)
+#define CONN_OUT_HIGH	(1u << 20)
+#define CONN_OUT_LOW	(256u << 10)
+/* Push events: a watcher with more than this pending is disconnected. */
+#define CONN_PUSH_MAX	(8u << 20)
+
+struct trigger;
+
+struct conn {
+	int fd;
+	uint64_t id;		/* client id (HELLO), owner of ephemeral records */
+	struct mk_resp_reader *rd;
+	struct mk_resp_buf out;
+	uint32_t events;	/* epoll events registered */
+	bool closing;		/* send what is pending, then close */
+	bool eof;		/* peer closed its side */
+	struct conn *prev, *next;
+	/* OCT.WAIT: the query, its deadline (0: none), and the list the
+	 * connection is on: the server's waiters or its ready list. */
+	struct oct_record *wait_q;
+	uint64_t wait_deadline;
+	enum { CONN_RUN, CONN_WAITING, CONN_READY } wstate;
+	struct conn *wprev, *wnext;
+	struct trigger *triggers;	/* its OCT.WATCH triggers */
+	/* On the server's flush list: output queued by another's command. */
+	bool in_flush;
+	struct conn *fprev, *fnext;
+};
+
+struct server {
+	struct store *st;
+	int epfd;
+	int sigfd;
+	int unix_fd;
+	int tcp_fd;
+	int spare_fd;		/* /dev/null, given up to refuse at EMFILE */
+	char *unix_path;
+	uint64_t next_id;
+	size_t nconns;
+	struct conn *conns;	/* list of all connections */
+	uint64_t poll_ns;	/* busy-poll this long after activity */
+	struct conn *waiters;	/* blocked in OCT.WAIT */
+	struct conn *ready;	/* woken, to resume */
+	bool dirty;		/* a set happened while someone waits */
+	struct trigger *triggers;	/* all triggers */
+	uint64_t next_trigger_id;
+	struct conn *flush;	/* connections with pushed output */
+	bool stop;
+};
+
+struct server_opts {
+	const char *unix_path;	/* NULL: no Unix socket */
+	const char *bind_addr;	/* for TCP */
+	int port;		/* -1: no TCP */
+	unsigned int poll_us;	/* busy-poll after activity; 0: never */
+};
+
+/* 0, or -1 with a message on stderr. */
+int server_init(struct server *s, const struct server_opts *o);
+/* Runs until SIGTERM/SIGINT. 0 on a clean stop. */
+int server_run(struct server *s);
+void server_fini(struct server *s);
+
+uint64_t server_now_ns(void);
+/* Before pushing an event to c: true if it may be written now (c is then
+ * flushed from the main loop); false if c is over CONN_PUSH_MAX, which
+ * drops c's output and disconnects it. */
+bool server_push_begin(struct server *s, struct conn *c);
+/* Blocks c in OCT.WAIT on q (now the server's) until a record matches
+ * or deadline_ns (CLOCK_MONOTONIC; 0: forever) passes. */
+void server_wait(struct server *s, struct conn *c, struct oct_record *q,
+		 uint64_t deadline_ns);
+
+#endif /* OCTOPUSD_SERVER_H */
