@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Host benchmark (run by bench/run): octopusd against redis-server 7 with
+# persistence off, the very same redis-benchmark, in one run: each server
+# pinned to core A, the client to core B; GET and SET of 256-byte values,
+# 50 clients, -P 1 and -P 16, over a Unix socket and loopback TCP. Prints
+# req/s, p50 and p99 per server and the ratio; JSON to $1.
+#   BENCH_CPUS=A,B   cores (default 0,1)   BENCH_OCT_REQUESTS=N (default 200000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+json=${1:-/dev/null}
+b=${MK_BUILD:-build}
+IFS=, read -r cpu_a cpu_b <<<"${BENCH_CPUS:-0,1}"
+n=${BENCH_OCT_REQUESTS:-200000}
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
+rport=$(free_port); oport=$(free_port)
+taskset -c "$cpu_a" redis-server --save '' --appendonly no --port "$rport" --bind 127.0.0.1 \
+	--unixsocket "$dir/redis.sock" --daemonize no --loglevel warning >/dev/null &
+pids+=($!)
+taskset -c "$cpu_a" "$b/bin/octopusd" --unix "$dir/oct.sock" --port "$oport" 2>/dev/null &
+pids+=($!)
+for i in $(seq 100); do [ -S "$dir/redis.sock" ] && [ -S "$dir/oct.sock" ] && break; sleep 0.05; done
+
+# one redis-benchmark run: "rps p50 p99" for a test (get or set)
+run() {
+	local target=$1 pipe=$2 test=$3
+	taskset -c "$cpu_b" redis-benchmark $target -t "$test" -n "$n" -c 50 -d 256 -P "$pipe" --csv 2>/dev/null |
+		awk -F, 'NR > 1 { gsub(/"/, ""); print $2, $5, $7 }' | head -1
+}
+
+printf 'octopusd vs redis-server %s: %d requests, 50 clients, 256-byte values; servers on CPU %s, client on CPU %s\n' \
+	"$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" "$n" "$cpu_a" "$cpu_b" >&2
+printf '  %-22s %12s %12s %7s   %s\n' "" "octopusd/s" "redis/s" "ratio" "p50 / p99 ms (oct, redis)" >&2
+first=1
+{
+	printf '{\n  "bench": "octopus_vs_redis",\n  "requests": %d,\n  "clients": 50,\n  "value_bytes": 256,\n  "runs": [\n' "$n"
+	for transport in unix tcp; do
+		for pipe in 1 16; do
+			for test in set get; do
+				if [ "$transport" = unix ]; then
+					o=$(run "-s $dir/oct.sock" "$pipe" "$test"); r=$(run "-s $dir/redis.sock" "$pipe" "$test")
+				else
+					o=$(run "-h 127.0.0.1 -p $oport" "$pipe" "$test"); r=$(run "-h 127.0.0.1 -p $rport" "$pipe" "$test")
+				fi
+				read -r orps op50 op99 <<<"$o"; read -r rrps rp50 rp99 <<<"$r"
+				ratio=$(echo "$orps / $rrps" | bc -l)
+				printf '  %-22s %12.0f %12.0f %7.2f   %s / %s, %s / %s\n' "$test $transport -P $pipe" \
+					"$orps" "$rrps" "$ratio" "$op50" "$op99" "$rp50" "$rp99" >&2
+				[ $first -eq 1 ] || printf ',\n'
+				first=0
+				printf '    { "test": "%s", "transport": "%s", "pipeline": %d, "octopusd_rps": %s, "redis_rps": %s, "ratio": %.3f, "octopusd_p50_ms": %s, "octopusd_p99_ms": %s, "redis_p50_ms": %s, "redis_p99_ms": %s }' \
+					"$test" "$transport" "$pipe" "$orps" "$rrps" "$ratio" "$op50" "$op99" "$rp50" "$rp99"
+			done
+		done
+	done
+	printf '\n  ]\n}\n'
+} 2>&1 >"$json"
