@@ -155,8 +155,6 @@ struct mk_chan *mk_chan_new(enum mk_transport t)
 {
 	size_t size = (sizeof(struct mk_chan) + 63) & ~(size_t)63;
 	struct mk_chan *ch = aligned_alloc(64, size);
-	const char *env;
-	char *end;
 
 	if (!ch)
 		return NULL;
@@ -166,17 +164,21 @@ struct mk_chan *mk_chan_new(enum mk_transport t)
 	ch->home_cpu = -1;
 	ch->peer_uid = (uid_t)-1;
 	ch->peer_gid = (gid_t)-1;
-	ch->spin_ns = MK_RING_SPIN_NS_DEFAULT;
-	env = getenv("MK_CHAN_SPIN_NS");
-	if (env && *env) {
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(env, &end, 10);
-		if (!errno && !*end)
-			ch->spin_ns = v;
-	}
+	ch->spin_ns = mk_default_spin_ns();
 	return ch;
+}
+
+uint64_t mk_default_spin_ns(void)
+{
+	const char *env = getenv("MK_CHAN_SPIN_NS");
+	unsigned long long v;
+	char *end;
+
+	if (!env || !*env)
+		return MK_RING_SPIN_NS_DEFAULT;
+	errno = 0;
+	v = strtoull(env, &end, 10);
+	return !errno && !*end ? v : MK_RING_SPIN_NS_DEFAULT;
 }
 
 int mk_chan_attach(struct mk_chan *ch, void *mem, size_t len, size_t off,

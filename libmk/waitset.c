@@ -347,8 +347,6 @@ int mk_waitset_create(struct mk_waitset **out)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct mk_waitset *ws;
-	const char *env;
-	char *end;
 	int ret;
 
 	if (!out)
@@ -356,16 +354,7 @@ int mk_waitset_create(struct mk_waitset **out)
 	ws = calloc(1, sizeof(*ws));
 	if (!ws)
 		return -ENOMEM;
-	ws->spin_ns = MK_RING_SPIN_NS_DEFAULT;
-	env = getenv("MK_CHAN_SPIN_NS");
-	if (env && *env) {
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(env, &end, 10);
-		if (!errno && !*end)
-			ws->spin_ns = v;
-	}
+	ws->spin_ns = mk_default_spin_ns();
 	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ws->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ws->epfd < 0 || ws->evfd < 0 ||
