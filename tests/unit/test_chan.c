@@ -40,42 +40,11 @@
 #include <mk/mkchan.h>
 #include <mk/ring.h>
 
+#include "../lib/chan_test.h"
+
 #define PAYLOAD		MKCHAN_RING_PAYLOAD
 #define SEC		1000000000LL
 
-/* The transport this run uses, found in main(). */
-static enum mk_transport transport;
-
-static bool on_module(void)
-{
-	return transport == MK_TRANSPORT_MODULE;
-}
-
-/* Iteration counts, a tenth of them in the (slow, emulated) guest. */
-static uint64_t iters(uint64_t n)
-{
-	return getenv("MKVM_GUEST") ? n / 10 : n;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* A name no other test run on this machine uses at the same time. */
-static const char *uniq_name(const char *what)
-{
-	static char bufs[8][128];
-	static unsigned int n;
-	char *buf = bufs[n % 8];
-
-	snprintf(buf, sizeof(bufs[0]), "test_chan/%d/%s/%u", (int)getpid(), what, n);
-	n++;
-	return buf;
-}
 
 static int count_fds(void)
 {
@@ -1346,6 +1315,7 @@ int main(void)
 		cmocka_unit_test(test_revoke_mailbox),
 		cmocka_unit_test(test_hostile_ring),
 	};
+
 	int t = mk_chan_default_transport();
 
 	/* A forced transport that cannot be had fails every test that needs it. */
@@ -1354,6 +1324,7 @@ int main(void)
 	transport = t < 0 ? MK_TRANSPORT_MODULE : (enum mk_transport)t;
 
 	/* A peer that hangs up must not kill us with SIGPIPE. */
+	chan_test_prefix = "test_chan";
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests_name("libmk_chan", tests, NULL, NULL);
 }

@@ -35,41 +35,12 @@
 #include <mk/ring.h>
 #include <mk/waitset.h>
 
+#include "../lib/chan_test.h"
+
 #define SEC		1000000000LL
 #define MS		1000000LL
 #define NCH		16
 
-static enum mk_transport transport;
-
-static bool on_module(void)
-{
-	return transport == MK_TRANSPORT_MODULE;
-}
-
-/* Iteration counts, a tenth of them in the (slow, emulated) guest. */
-static uint64_t iters(uint64_t n)
-{
-	return getenv("MKVM_GUEST") ? n / 10 : n;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static const char *uniq_name(const char *what)
-{
-	static char bufs[8][128];
-	static unsigned int n;
-	char *buf = bufs[n % 8];
-
-	snprintf(buf, sizeof(bufs[0]), "test_waitset/%d/%s/%u", (int)getpid(), what, n);
-	n++;
-	return buf;
-}
 
 /* --- in-process pairs --- */
 
@@ -1062,11 +1033,13 @@ int main(void)
 		cmocka_unit_test(test_many_members),
 		cmocka_unit_test(test_mixed_transports),
 	};
+
 	int t = mk_chan_default_transport();
 
 	if (t < 0)
 		fprintf(stderr, "test_waitset: no transport: %s\n", strerror(-t));
 	transport = t < 0 ? MK_TRANSPORT_MODULE : (enum mk_transport)t;
+	chan_test_prefix = "test_waitset";
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests_name("libmk_waitset", tests, NULL, NULL);
 }

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What libmk's channel and waitset test programs share: the transport of
+ * this run, iteration counts scaled for the guest, a clock, unique names.
+ * Each program sets chan_test_prefix and transport in main().
+ */
+#ifndef MK_TESTS_CHAN_TEST_H
+#define MK_TESTS_CHAN_TEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mk/chan.h>
+
+/* The transport this run uses, found in main(). */
+static enum mk_transport transport;
+static const char *chan_test_prefix = "test";
+
+static inline bool on_module(void)
+{
+	return transport == MK_TRANSPORT_MODULE;
+}
+
+/* Iteration counts, a tenth of them in the (slow, emulated) guest. */
+static inline uint64_t iters(uint64_t n)
+{
+	return getenv("MKVM_GUEST") ? n / 10 : n;
+}
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A name no other test run on this machine uses at the same time. */
+static inline const char *uniq_name(const char *what)
+{
+	static char bufs[8][128];
+	static unsigned int n;
+	char *buf = bufs[n % 8];
+
+	snprintf(buf, sizeof(bufs[0]), "%s/%d/%s/%u", chan_test_prefix, (int)getpid(),
+		 what, n);
+	n++;
+	return buf;
+}
+
+#endif /* MK_TESTS_CHAN_TEST_H */
