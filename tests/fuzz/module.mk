@@ -13,5 +13,14 @@ $(BUILD)/fuzz/fuzz_resp: $(FUZZ_RESP_SRCS) libmk/include/mk/resp.h
 
 FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_resp
 
+# The Octopus record and query parser (libmk/octopus).
+FUZZ_OCT_SRCS := tests/fuzz/fuzz_oct_parse.c libmk/octopus/record.c libmk/octopus/print.c
+$(BUILD)/fuzz/fuzz_oct_parse: $(FUZZ_OCT_SRCS) libmk/include/mk/oct_record.h libmk/octopus/oct_impl.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_OCT_SRCS) -lm -o $@
+
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_oct_parse
+
+# Last: the list above is complete only here (prerequisites expand at once).
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS)
