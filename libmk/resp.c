@@ -327,6 +327,33 @@ static int check_frame(struct mk_resp_reader *r, size_t end)
 }
 
 /*
+ * The body of a bulk string of @n bytes (n >= 0) that starts at @next: an
+ * error past the limits; 0 with *@wait set while it is not all buffered;
+ * else 1, its CR LF checked and *@total where it ends.
+ */
+static inline int bulk_body(struct mk_resp_reader *r, const char *base, size_t next,
+			    long long n, size_t *total, bool *wait)
+{
+	int e;
+
+	if ((unsigned long long)n > r->lim.max_bulk)
+		return fail(r, -E2BIG, "Protocol error: invalid bulk length");
+	*total = next + (size_t)n + 2;
+	e = check_frame(r, *total);
+	if (e)
+		return e;
+	if (*total > r->end - r->start) {
+		r->need = *total;
+		*wait = true;
+		return 0;
+	}
+	r->need = 0;
+	if (base[next + n] != '\r' || base[next + n + 1] != '\n')
+		return fail(r, -EPROTO, "Protocol error: bulk string without CR LF");
+	return 1;
+}
+
+/*
  * The common header "<type><digits>\r\n", all buffered, read without a
  * search: the same result find_line() and parse_ll() would give, or false
  * to let them decide (and report errors).
@@ -575,7 +602,7 @@ static int value_step(struct mk_resp_reader *r, bool *wait)
 
 	switch (type) {
 	case '$': case '=': case '!': {
-		size_t plen, total;
+		size_t plen, total = 0;
 
 		if (!parse_ll(line, len, &n) || n < -1 || (n == -1 && type != '$'))
 			return fail(r, -EPROTO, "Protocol error: invalid bulk length");
@@ -583,21 +610,10 @@ static int value_step(struct mk_resp_reader *r, bool *wait)
 			type = MK_RESP_NULL;
 			break;
 		}
-		if ((unsigned long long)n > r->lim.max_bulk)
-			return fail(r, -E2BIG, "Protocol error: invalid bulk length");
-		plen = (size_t)n;
-		total = next + plen + 2;
-		e = check_frame(r, total);
-		if (e)
+		e = bulk_body(r, base, next, n, &total, wait);
+		if (e <= 0)
 			return e;
-		if (total > r->end - r->start) {
-			r->need = total;
-			*wait = true;
-			return 0;
-		}
-		r->need = 0;
-		if (base[next + plen] != '\r' || base[next + plen + 1] != '\n')
-			return fail(r, -EPROTO, "Protocol error: bulk string without CR LF");
+		plen = (size_t)n;
 		if (type == '=' && (plen < 4 || base[next + 3] != ':'))
 			return fail(r, -EPROTO, "Protocol error: bad verbatim string");
 		e = count_value(r);
@@ -931,7 +947,7 @@ static int command_step(struct mk_resp_reader *r, bool *wait)
 		r->nargs = 0;
 	}
 	while (r->nargs < (size_t)r->argc) {
-		size_t total, plen;
+		size_t total = 0, plen;
 
 		if (r->pos == r->end - r->start) {
 			*wait = true;
@@ -949,21 +965,10 @@ static int command_step(struct mk_resp_reader *r, bool *wait)
 			if (!parse_ll(base + r->pos + 1, eol - r->pos - 1, &n) || n < 0)
 				return fail(r, -EPROTO, "Protocol error: invalid bulk length");
 		}
-		if ((unsigned long long)n > r->lim.max_bulk)
-			return fail(r, -E2BIG, "Protocol error: invalid bulk length");
-		plen = (size_t)n;
-		total = next + plen + 2;
-		e = check_frame(r, total);
-		if (e)
+		e = bulk_body(r, base, next, n, &total, wait);
+		if (e <= 0)
 			return e;
-		if (total > r->end - r->start) {
-			r->need = total;
-			*wait = true;
-			return 0;
-		}
-		r->need = 0;
-		if (base[next + plen] != '\r' || base[next + plen + 1] != '\n')
-			return fail(r, -EPROTO, "Protocol error: bulk string without CR LF");
+		plen = (size_t)n;
 		e = args_reserve(r, r->nargs + 1);
 		if (e)
 			return e;
