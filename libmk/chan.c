@@ -327,8 +327,11 @@ void mk_chan_close(struct mk_chan *ch)
 		close(ch->fd);
 		ch->fd = -1;
 	}
-	if (ch->mem)
+	if (ch->mem) {
 		mk_ring_kick(&ch->tx);
+		/* And a peer blocked on a full ring we will never drain. */
+		mk_ring_kick_credits(&ch->rx);
+	}
 	mk_chan_free(ch);
 }
 
@@ -401,12 +404,17 @@ int mk_chan_try_send(struct mk_chan *ch, const void *msg, size_t len)
 	return ret;
 }
 
+/* Called by the credit wait just before it blocks. */
+static int chan_check(void *arg);
+
 int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len, int64_t timeout_ns)
 {
-	uint64_t start = 0, el, backoff = 0, left;
-	struct timespec ts;
-	int ret, i;
+	uint64_t start = 0, el, spin = ch->spin_ns, t;
+	int ret;
 
+	/* Keeps spin + slice below from overflowing. */
+	if (spin > (uint64_t)INT64_MAX / 4)
+		spin = (uint64_t)INT64_MAX / 4;
 	for (;;) {
 		ret = chan_state(ch, false);
 		if (ret)
@@ -418,31 +426,34 @@ int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len, int64_t timeou
 		}
 		if (ret != -EAGAIN)
 			return ret;
+		/* The clock only once the ring is full: a send with room reads none. */
 		if (!start)
 			start = mk_mono_ns();
 		el = mk_mono_ns() - start;
-		if (el < ch->spin_ns && (timeout_ns < 0 || el < (uint64_t)timeout_ns)) {
-			for (i = 0; i < 32; i++)
-				mk_cpu_relax();
-			continue;
-		}
-		ret = chan_state(ch, true);
-		if (ret)
-			return ret;
 		if (timeout_ns >= 0 && el >= (uint64_t)timeout_ns)
 			return -ETIMEDOUT;
 		/*
-		 * Layout version 1 has no futex for credits: sleep, backing off
-		 * from 10 us to 1 ms, so a slow receiver costs little CPU (the
-		 * module does not wake senders either).
+		 * Poll for the budget (first round only), then sleep until the
+		 * receiver publishes credits ("Waiting for credits" in
+		 * <mk/mkchan.h>). Fallback: for at most one liveness slice, as
+		 * a receiver killed without closing never wakes us. Module: the
+		 * kernel wakes us when the channel ends.
 		 */
-		backoff = backoff ? backoff * 2 : 10000;
-		if (backoff > 1000000)
-			backoff = 1000000;
-		left = timeout_ns < 0 ? backoff : (uint64_t)timeout_ns - el;
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)(left < backoff ? left : backoff);
-		nanosleep(&ts, NULL);
+		if (ch->transport == MK_TRANSPORT_MODULE) {
+			ret = mk_kmod_block_credits(ch, len, spin, timeout_ns < 0 ? -1 :
+						    (int64_t)((uint64_t)timeout_ns - el));
+		} else {
+			t = spin + MK_CHAN_LIVENESS_NS;
+			if (timeout_ns >= 0 && t > (uint64_t)timeout_ns - el)
+				t = (uint64_t)timeout_ns - el;
+			ret = mk_ring_wait_credits(&ch->tx, len, spin, (int64_t)t,
+						   chan_check, ch);
+		}
+		spin = 0;
+		if (ret == -EPIPE || ret == -ECONNRESET)
+			return ret;
+		if (ret && ret != -ETIMEDOUT && ret != -EINTR)
+			return ret;
 	}
 }
 

@@ -125,6 +125,14 @@ MK_HIDDEN void mk_kmod_notify(struct mk_chan *ch);
  */
 MK_HIDDEN int mk_kmod_block(struct mk_chan *ch, uint64_t spin_ns, int64_t timeout_ns);
 
+/*
+ * Waits until a message of @len bytes fits in the ring sent on, like
+ * mk_ring_wait_credits() (spin, then sleep in MKCHAN_IOC_WAIT with
+ * MKCHAN_WAIT_CREDITS). 0: look again; as mk_kmod_block() otherwise.
+ */
+MK_HIDDEN int mk_kmod_block_credits(struct mk_chan *ch, size_t len, uint64_t spin_ns,
+				    int64_t timeout_ns);
+
 /* Module transport: 0 while open, -EPIPE (peer closed) or -ECONNRESET (shot down). */
 static inline int mk_kmod_state(const struct mk_chan *ch)
 {

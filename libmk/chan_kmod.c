@@ -133,6 +133,15 @@ int mk_kmod_mbox_remove_cap(struct mk_mbox *mb, uint64_t cap)
 
 /* --- channels --- */
 
+/* A sender waits for credits on the ring we receive from: wake it. */
+static void kick_credits(void *arg)
+{
+	struct mk_chan *ch = arg;
+
+	/* Fails only once the channel ended, which the next call reports. */
+	ioctl(ch->fd, MKCHAN_IOC_KICK_CREDITS);
+}
+
 /* Maps the channel behind @fd (which it takes over) into a new mk_chan. */
 static int chan_open(int fd, bool accepting, struct mk_chan **out)
 {
@@ -167,6 +176,7 @@ static int chan_open(int fd, bool accepting, struct mk_chan **out)
 	if (ret)
 		goto fail;
 	ch->home_cpu = (int)info.cpu;
+	mk_ring_rx_set_credit_waker(&ch->rx, kick_credits, ch);
 	*out = ch;
 	return 0;
 fail:
@@ -187,8 +197,9 @@ int mk_kmod_connect(int ctl, struct mk_chan **out, uint64_t alias, uint64_t cap,
 	ret = chan_open(req.fd, false, &ch);
 	if (ret)
 		return ret;
-	/* The module tells the connecting end nothing about the owner. */
 	ch->alias = alias;
+	ch->peer_uid = (uid_t)req.owner_uid;
+	ch->peer_gid = (gid_t)req.owner_gid;
 	*out = ch;
 	return 0;
 }
@@ -222,12 +233,17 @@ int mk_kmod_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms
 		if (poll(&p, 1, wait_ms) < 0 && errno != EINTR)
 			return -errno;
 	}
+	if (res.reserved) {
+		close(res.fd);
+		return -EPROTO;
+	}
 	ret = chan_open(res.fd, true, &ch);
 	if (ret)
 		return ret;	/* the connecting end sees the channel closed */
 	ch->alias = res.alias;
 	ch->peer_pid = res.peer_pid;
 	ch->peer_uid = (uid_t)res.peer_uid;
+	ch->peer_gid = (gid_t)res.peer_gid;
 	*out = ch;
 	return 0;
 }
@@ -282,5 +298,49 @@ int mk_kmod_block(struct mk_chan *ch, uint64_t spin_ns, int64_t timeout_ns)
 			ret = ioc(ch->fd, MKCHAN_IOC_WAIT, &req);
 	}
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	return ret;
+}
+
+/*
+ * mk_ring_wait_credits() with the futex call replaced, as mk_kmod_block()
+ * for messages: the kernel's WAIT compares the low half of the head of the
+ * ring we send on with the value read after announcing, and the
+ * receiver's KICK_CREDITS, or the channel's end, wakes it.
+ */
+int mk_kmod_block_credits(struct mk_chan *ch, size_t len, uint64_t spin_ns,
+			  int64_t timeout_ns)
+{
+	struct mkchan_ring_cons *cons = &ch->txr->cons;
+	struct mkchan_wait req = {
+		.flags = MKCHAN_WAIT_CREDITS,
+		.timeout_ns = timeout_ns,
+	};
+	int ret;
+
+	if (spin_ns) {
+		ret = mk_ring_wait_credits(&ch->tx, len, spin_ns,
+					   timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns ?
+					   timeout_ns : (int64_t)spin_ns, NULL, NULL);
+		if (ret != -ETIMEDOUT)
+			return ret;
+		if (timeout_ns >= 0) {
+			if ((uint64_t)timeout_ns <= spin_ns)
+				return -ETIMEDOUT;
+			req.timeout_ns = timeout_ns - (int64_t)spin_ns;
+		}
+	}
+	__atomic_store_n(&cons->tx_waiting, 1, __ATOMIC_RELAXED);
+	atomic_thread_fence(memory_order_seq_cst);
+	ret = mk_ring_tx_room(&ch->tx, len);
+	if (!ret) {
+		/* Full: the head just loaded (after the fence) is the value. */
+		req.futex = (uint32_t)ch->tx.head;
+		ret = mk_kmod_state(ch);
+		if (!ret)
+			ret = ioc(ch->fd, MKCHAN_IOC_WAIT, &req);
+	} else if (ret > 0) {
+		ret = 0;
+	}
+	__atomic_store_n(&cons->tx_waiting, 0, __ATOMIC_RELAXED);
 	return ret;
 }

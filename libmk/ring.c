@@ -34,14 +34,18 @@ struct mk_ring_slot {
 
 struct mk_ring_cons {
 	_Atomic uint64_t head;
-	uint64_t reserved[7];
+	_Atomic uint32_t tx_waiting;
+	uint32_t reserved32;
+	uint64_t reserved[6];
 };
 
 _Static_assert(sizeof(struct mk_ring_slot) == sizeof(struct mkchan_ring_slot) &&
 	       offsetof(struct mk_ring_slot, payload) ==
 	       offsetof(struct mkchan_ring_slot, payload),
 	       "slot view diverged from the uapi");
-_Static_assert(sizeof(struct mk_ring_cons) == sizeof(struct mkchan_ring_cons),
+_Static_assert(sizeof(struct mk_ring_cons) == sizeof(struct mkchan_ring_cons) &&
+	       offsetof(struct mk_ring_cons, tx_waiting) ==
+	       offsetof(struct mkchan_ring_cons, tx_waiting),
 	       "consumer line view diverged from the uapi");
 
 /* The wait line; futex must be a naturally aligned 32-bit word. */
@@ -134,7 +138,7 @@ int mk_ring_attach_tx(struct mk_ring_tx *tx, void *mem, size_t len)
 		return ret;
 	*tx = (struct mk_ring_tx){
 		.slots = (struct mk_ring_slot *)((char *)mem + MKCHAN_RING_SLOTS_OFFSET),
-		.cons = (const struct mk_ring_cons *)((char *)mem + MKCHAN_RING_CONS_OFFSET),
+		.cons = (struct mk_ring_cons *)((char *)mem + MKCHAN_RING_CONS_OFFSET),
 		.mask = slots - 1,
 		.nslots = slots,
 	};
@@ -222,6 +226,11 @@ static void tx_put(struct mk_ring_tx *tx, const unsigned char *msg, size_t len,
 	tx->tail = pos + n;
 }
 
+static uint32_t msg_slots(size_t len)
+{
+	return len <= PAYLOAD ? 1 : (uint32_t)((len + PAYLOAD - 1) / PAYLOAD);
+}
+
 int mk_ring_try_send(struct mk_ring_tx *tx, const void *msg, size_t len)
 {
 	uint32_t n;
@@ -233,7 +242,7 @@ int mk_ring_try_send(struct mk_ring_tx *tx, const void *msg, size_t len)
 		return -EMSGSIZE;
 	if (len && !msg)
 		return -EINVAL;
-	n = len <= PAYLOAD ? 1 : (uint32_t)((len + PAYLOAD - 1) / PAYLOAD);
+	n = msg_slots(len);
 	ret = tx_reserve(tx, n);
 	if (ret)
 		return ret;
@@ -278,6 +287,8 @@ static int rx_ready(const struct mk_ring_rx *rx, uint64_t pos, uint64_t *hdr)
 	return seq == stale ? 0 : -EBADMSG;
 }
 
+static void rx_wake_tx(struct mk_ring_rx *rx);
+
 static void rx_publish(struct mk_ring_rx *rx)
 {
 	if (rx->published == rx->head)
@@ -285,6 +296,10 @@ static void rx_publish(struct mk_ring_rx *rx)
 	/* Release: the slots are read out before the producer may reuse them. */
 	atomic_store_explicit(&rx->cons->head, rx->head, memory_order_release);
 	rx->published = rx->head;
+	/* The mirror of mk_ring_notify(); see mk_ring_wait_credits() below. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&rx->cons->tx_waiting, memory_order_relaxed))
+		rx_wake_tx(rx);
 }
 
 /*
@@ -601,4 +616,143 @@ void mk_ring_kick(struct mk_ring_tx *tx)
 
 	atomic_fetch_add_explicit(&w->futex, 1, memory_order_seq_cst);
 	futex_wake(&w->futex);
+}
+
+/* --- waiting for credits ("Waiting for credits" in <mk/mkchan.h>) --- */
+
+/*
+ * The futex word is the low half of head: the consumer's publication is
+ * itself the change FUTEX_WAIT compares against, so it needs no second
+ * store. The word is only ever read as a whole head by libmk; the kernel
+ * reads the half.
+ */
+static _Atomic uint32_t *credit_word(const struct mk_ring_cons *cons)
+{
+	return (_Atomic uint32_t *)((char *)(uintptr_t)cons +
+				    MKCHAN_RING_CREDIT_FUTEX - MKCHAN_RING_CONS_OFFSET);
+}
+
+static void rx_wake_tx(struct mk_ring_rx *rx)
+{
+	if (rx->wake_tx)
+		rx->wake_tx(rx->wake_tx_arg);
+	else
+		futex_wake(credit_word(rx->cons));
+}
+
+void mk_ring_rx_set_credit_waker(struct mk_ring_rx *rx, void (*wake)(void *arg),
+				 void *arg)
+{
+	rx->wake_tx = wake;
+	rx->wake_tx_arg = arg;
+}
+
+void mk_ring_kick_credits(struct mk_ring_rx *rx)
+{
+	rx_wake_tx(rx);
+}
+
+int mk_ring_tx_room(struct mk_ring_tx *tx, size_t len)
+{
+	int ret;
+
+	if (tx->err)
+		return tx->err;
+	if (len > (size_t)tx->nslots * PAYLOAD)
+		return -EMSGSIZE;
+	ret = tx_reserve(tx, msg_slots(len));
+	return ret == -EAGAIN ? 0 : ret ? ret : 1;
+}
+
+/*
+ * Why no wake-up is lost: the argument above mk_ring_wait_check() with the
+ * roles swapped. The producer P and the consumer C run
+ *
+ *   P: S1 tx_waiting = 1             C: S2 store head (release)
+ *      F1 full fence                    F2 full fence
+ *      L1 load head (acquire) = v       L2 load tx_waiting
+ *      if full: FUTEX_WAIT(head, v)     if set: FUTEX_WAKE(head)
+ *
+ * Store buffering with full fences: L1 missing S2 and L2 missing S1 cannot
+ * both happen. If L1 saw S2 the producer does not sleep on the old head;
+ * if it missed it, C sees the flag and wakes after S2, so FUTEX_WAIT
+ * either finds the word no longer v or was queued before the wake. The
+ * word cannot come back to v while the producer waits: head only grows,
+ * and by less than 2^32 (it never passes what was sent).
+ */
+int mk_ring_wait_credits(struct mk_ring_tx *tx, size_t len, uint64_t spin_ns,
+			 int64_t timeout_ns, int (*check)(void *arg), void *arg)
+{
+	struct timespec ts;
+	uint64_t start, now, spin_end, deadline = 0;
+	uint32_t v;
+	int ret, i;
+	long r;
+
+	if (!tx || !tx->slots)
+		return -EINVAL;
+	ret = mk_ring_tx_room(tx, len);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	if (spin_ns == UINT64_MAX)
+		spin_ns = MK_RING_SPIN_NS_DEFAULT;
+	if (spin_ns > (uint64_t)INT64_MAX / 2)
+		spin_ns = (uint64_t)INT64_MAX / 2;
+	if (timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns)
+		spin_ns = (uint64_t)timeout_ns;
+
+	start = mk_mono_ns();
+	spin_end = start + spin_ns;
+	if (timeout_ns >= 0)
+		deadline = start + (uint64_t)timeout_ns;
+	while (spin_ns) {
+		for (i = 0; i < 32; i++) {
+			ret = mk_ring_tx_room(tx, len);
+			if (ret)
+				return ret < 0 ? ret : 0;
+			mk_cpu_relax();
+		}
+		if (mk_mono_ns() >= spin_end)
+			break;
+	}
+	if (timeout_ns >= 0 && (uint64_t)timeout_ns <= spin_ns) {
+		ret = mk_ring_tx_room(tx, len);
+		return ret < 0 ? ret : ret ? 0 : -ETIMEDOUT;
+	}
+
+	for (;;) {
+		atomic_store_explicit(&tx->cons->tx_waiting, 1, memory_order_relaxed);
+		atomic_thread_fence(memory_order_seq_cst);
+		/* Full: tx_reserve() loaded head after the fence, into tx->head. */
+		ret = mk_ring_tx_room(tx, len);
+		if (ret) {
+			ret = ret < 0 ? ret : 0;
+			break;
+		}
+		v = (uint32_t)tx->head;
+		if (check) {
+			ret = check(arg);
+			if (ret)
+				break;
+		}
+		if (timeout_ns >= 0) {
+			now = mk_mono_ns();
+			if (now >= deadline) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+			ts.tv_sec = (time_t)((deadline - now) / 1000000000ULL);
+			ts.tv_nsec = (long)((deadline - now) % 1000000000ULL);
+		}
+		r = futex_wait(credit_word(tx->cons), v, timeout_ns >= 0 ? &ts : NULL);
+		if (r < 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
+			ret = -errno;
+			break;
+		}
+		/* Woken: a publication or a kick; the caller looks at why. */
+		if (!r)
+			break;
+	}
+	atomic_store_explicit(&tx->cons->tx_waiting, 0, memory_order_relaxed);
+	return ret;
 }

@@ -40,6 +40,8 @@ struct mkchan_mbox {
 	struct list_head chans;		/* accepted channels */
 	unsigned int nr_pending;
 	wait_queue_head_t wq;		/* EPOLLIN: a channel to accept */
+	kuid_t owner_uid;		/* of its creator, told to connecting ends */
+	kgid_t owner_gid;
 };
 
 struct mkchan_name {
@@ -63,6 +65,7 @@ struct mkchan_chan {
 	u64 cap;
 	struct pid *peer;		/* the connecting process */
 	kuid_t peer_uid;
+	kgid_t peer_gid;
 	unsigned int cpu;
 	int ring_node[2];		/* of each ring's pages */
 	unsigned int slots;		/* per ring */
@@ -72,7 +75,7 @@ struct mkchan_chan {
 	void *map;			/* kernel view of all pages */
 	struct mkchan_ring *ring[2];	/* 0: connect -> accept, 1: back */
 	u32 state;			/* MKCHAN_RING_OPEN or why it ended */
-	wait_queue_head_t wq[2];	/* waiters of each end (by receive ring) */
+	wait_queue_head_t wq[2];	/* waiters of each end, for messages and credits */
 };
 
 struct file;

@@ -192,6 +192,7 @@ long mkchan_connect(struct mkchan_connect __user *arg)
 	chan->cap = req.cap;
 	chan->peer = get_pid(task_tgid(current));
 	chan->peer_uid = current_uid();
+	chan->peer_gid = current_gid();
 
 	fd = mkchan_new_file("[mkchan-connect]", &mkchan_connect_fops, chan, &file);
 	if (fd < 0) {
@@ -213,6 +214,8 @@ long mkchan_connect(struct mkchan_connect __user *arg)
 	if (!ret) {
 		chan->mbox = mbox;
 		chan->cpu = mbox->cpu;
+		req.owner_uid = from_kuid_munged(current_user_ns(), mbox->owner_uid);
+		req.owner_gid = from_kgid_munged(current_user_ns(), mbox->owner_gid);
 		kref_get(&chan->ref);	/* for the receiving end */
 		list_add_tail(&chan->node, &mbox->pending);
 		mbox->nr_pending++;
@@ -267,6 +270,7 @@ long mkchan_accept(struct mkchan_mbox *mbox, struct mkchan_accept __user *arg)
 	res.cap = chan->cap;
 	res.peer_pid = pid_vnr(chan->peer);
 	res.peer_uid = from_kuid_munged(current_user_ns(), chan->peer_uid);
+	res.peer_gid = from_kgid_munged(current_user_ns(), chan->peer_gid);
 	mutex_unlock(&mkchan_lock);
 
 	ret = copy_to_user(arg, &res, sizeof(res)) ? -EFAULT : 0;
@@ -298,18 +302,56 @@ static bool ring_ready(struct mkchan_chan *chan, struct mkchan_ring *ring)
 	return MKCHAN_RING_HDR_SEQ(hdr) == (u32)(head + 1);
 }
 
+/*
+ * The low half of the published head of @ring: the word a sender blocked
+ * on it compares (MKCHAN_RING_CREDIT_FUTEX). The kernel's own view of the
+ * head, whatever the byte order.
+ */
+static u32 ring_credits(struct mkchan_ring *ring)
+{
+	return (u32)READ_ONCE(ring->cons.head);
+}
+
+/* The word a WAIT compares: the wait line's futex, or for credits the head. */
+static u32 wait_word(struct mkchan_ring *ring, bool credits)
+{
+	return credits ? ring_credits(ring) : READ_ONCE(ring->wait.futex);
+}
+
+/*
+ * Is there a free slot in @ring by its published head? The slot before
+ * head + slots holds that position's message only once the producer has
+ * filled the ring (or reserved the last slot for a fragment).
+ */
+static bool ring_room(struct mkchan_chan *chan, struct mkchan_ring *ring)
+{
+	u64 last = READ_ONCE(ring->cons.head) + chan->slots - 1;
+	u64 hdr = READ_ONCE(ring->slots[last & (chan->slots - 1)].hdr);
+
+	return MKCHAN_RING_HDR_SEQ(hdr) != (u32)(last + 1);
+}
+
+/*
+ * A receiver waits on the wait line of the ring it receives from
+ * (ring[end]), a sender for credits on the head of the ring it sends on
+ * (ring[!end]); both on wq[end], which the peer's KICK or KICK_CREDITS
+ * and the channel's end wake.
+ */
 static long chan_wait(struct mkchan_chan *chan, unsigned int end,
 		      struct mkchan_wait __user *arg)
 {
-	u32 *futex = &chan->ring[end]->wait.futex;
 	struct mkchan_wait req;
+	struct mkchan_ring *ring;
+	bool credits;
 	long ret;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (req.reserved)
+	if (req.flags & ~MKCHAN_WAIT_CREDITS)
 		return -EINVAL;
-#define WOKEN (READ_ONCE(*futex) != req.futex || READ_ONCE(chan->state))
+	credits = req.flags & MKCHAN_WAIT_CREDITS;
+	ring = chan->ring[credits ? !end : end];
+#define WOKEN (wait_word(ring, credits) != req.futex || READ_ONCE(chan->state))
 	if (req.timeout_ns < 0)
 		ret = wait_event_interruptible(chan->wq[end], WOKEN);
 	else if (req.timeout_ns == 0)
@@ -350,6 +392,11 @@ static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MKCHAN_IOC_CHAN_INFO:
 		return chan_info(chan, end, (void __user *)arg);
 	case MKCHAN_IOC_KICK:
+	case MKCHAN_IOC_KICK_CREDITS:
+		/*
+		 * The peer waits for messages and for credits on one queue:
+		 * each waiter rechecks its own word, so one wake serves both.
+		 */
 		ret = chan_error(chan);
 		if (!ret)
 			wake_up(&chan->wq[!end]);
@@ -364,8 +411,9 @@ static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 /*
  * EPOLLIN needs a KICK to be noticed, and the peer kicks only an end that
  * set wait.sleeping in its receiving ring: set it before polling. EPOLLOUT
- * is always set while the channel is open; a full ring shows as -EAGAIN
- * from the ring itself.
+ * likewise needs a KICK_CREDITS, sent only to an end that set
+ * cons.tx_waiting in the ring it sends on. EPOLLOUT means one free slot:
+ * a fragmented message may need more, which the ring itself reports.
  */
 static __poll_t chan_poll(struct file *file, struct poll_table_struct *pt)
 {
@@ -380,7 +428,7 @@ static __poll_t chan_poll(struct file *file, struct poll_table_struct *pt)
 		mask |= EPOLLHUP | EPOLLERR;
 	else if (state == MKCHAN_RING_CLOSED_PEER)
 		mask |= EPOLLHUP;
-	else
+	else if (ring_room(chan, chan->ring[!end]))
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	if (ring_ready(chan, chan->ring[end]))
 		mask |= EPOLLIN | EPOLLRDNORM;

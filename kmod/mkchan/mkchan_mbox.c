@@ -263,6 +263,8 @@ long mkchan_mbox_create(struct mkchan_mbox_create __user *arg)
 	mbox->id = atomic64_inc_return(&mkchan_next_id);
 	mbox->cpu = req.cpu;
 	mbox->node = cpu_to_node(req.cpu);
+	mbox->owner_uid = current_uid();
+	mbox->owner_gid = current_gid();
 	INIT_LIST_HEAD(&mbox->names);
 	INIT_LIST_HEAD(&mbox->caps);
 	INIT_LIST_HEAD(&mbox->pending);

@@ -232,8 +232,13 @@ static void test_connect_and_refuse(void **state)
 	assert_int_equal(mk_chan_peer(srv, &pid, &uid, &gid), 0);
 	assert_int_equal(pid, getpid());
 	assert_int_equal(uid, getuid());
-	/* The module does not record the connecting process's gid. */
-	assert_int_equal(gid, on_module() ? (gid_t)-1 : getgid());
+	assert_int_equal(gid, getgid());
+	/* The connecting end learns who owns the mailbox. */
+	assert_int_equal(mk_chan_peer(cli, &pid, &uid, &gid), 0);
+	assert_int_equal(pid, on_module() ? 0 : getpid());
+	assert_int_equal(uid, getuid());
+	assert_int_equal(gid, getgid());
+	assert_int_equal(mk_chan_peer(NULL, &pid, &uid, &gid), -EINVAL);
 	assert_int_equal(mk_chan_transport(cli), transport);
 	assert_int_equal(mk_chan_transport(srv), transport);
 	assert_int_equal(mk_mbox_transport(mb), transport);
@@ -1053,6 +1058,142 @@ static void test_close_wakes_receiver(void **state)
 	mk_mbox_close(mb);
 }
 
+/* --- a sender blocked on a full ring --- */
+
+struct sender {
+	struct mk_chan *ch;
+	uint64_t v;
+	int ret;
+	atomic_bool done;
+};
+
+static void *send_blocked(void *arg)
+{
+	struct sender *sd = arg;
+
+	sd->ret = mk_chan_send(sd->ch, &sd->v, sizeof(sd->v), 10 * SEC);
+	atomic_store(&sd->done, true);
+	return NULL;
+}
+
+/* The consumer line of the ring @ch sends on: where its flag shows. */
+static volatile uint32_t *tx_waiting_of(struct mk_chan *ch, bool accepting,
+					unsigned int slots)
+{
+	char *mem = mk_chan_shm(ch, NULL);
+	size_t off = accepting ? mk_chan_ring_offset(slots) : 0;
+
+	/* Module: ring 1 starts on a page boundary, as in the fallback here. */
+	return &((struct mkchan_ring *)(mem + off))->cons.tx_waiting;
+}
+
+static void fill_ring(struct mk_chan *ch, uint64_t first)
+{
+	uint64_t v = first;
+
+	while (mk_chan_try_send(ch, &v, sizeof(v)) == 0)
+		v++;
+	assert_int_equal(v - first, 2);
+}
+
+/*
+ * A full 2-slot ring: a sender with no spin budget sleeps, announced in
+ * the receiver's line, until the receiver takes one message; and a
+ * receiver that closes wakes it at once with -EPIPE.
+ */
+static void test_send_blocks_for_credits(void **state)
+{
+	const char *name = uniq_name("credits");
+	struct mk_chan *cli, *srv;
+	volatile uint32_t *flag;
+	struct sender sd;
+	struct mk_mbox *mb;
+	uint64_t cap, v, t;
+	size_t len;
+	pthread_t th;
+	int i;
+
+	(void)state;
+	assert_int_equal(mk_mbox_create(&mb), 0);
+	assert_int_equal(mk_mbox_add_name(mb, name), 0);
+	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(connect_pair(mb, mk_name_hash(name), cap, 2, &cli, &srv), 0);
+	mk_chan_set_spin_ns(cli, 0);
+	flag = tx_waiting_of(cli, false, 2);
+
+	fill_ring(cli, 0);
+	assert_int_equal(mk_chan_send(cli, &v, sizeof(v), 2000000), -ETIMEDOUT);
+	assert_int_equal(*flag, 0);
+	sd = (struct sender){ .ch = cli, .v = 2 };
+	assert_int_equal(pthread_create(&th, NULL, send_blocked, &sd), 0);
+	for (i = 0; i < 5000 && !*flag; i++)
+		usleep(1000);
+	assert_int_not_equal(*flag, 0);
+	usleep(20000);
+	assert_false(atomic_load(&sd.done));
+	t = now_ns();
+	assert_int_equal(mk_chan_try_recv(srv, &v, sizeof(v), &len), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(sd.ret, 0);
+	/* Woken, not found by a backoff or a liveness slice. */
+	printf("# sender woke %.1f us after the receive\n", (double)(now_ns() - t) / 1e3);
+	assert_int_equal(*flag, 0);
+	for (uint64_t k = 1; k <= 2; k++) {
+		assert_int_equal(mk_chan_recv(srv, &v, sizeof(v), &len, SEC), 0);
+		assert_int_equal(v, k);
+	}
+
+	/* The accepting end blocks the same way, on the other ring. */
+	mk_chan_set_spin_ns(srv, 0);
+	fill_ring(srv, 10);
+	sd = (struct sender){ .ch = srv, .v = 12 };
+	flag = tx_waiting_of(srv, true, 2);
+	assert_int_equal(pthread_create(&th, NULL, send_blocked, &sd), 0);
+	for (i = 0; i < 5000 && !*flag; i++)
+		usleep(1000);
+	assert_int_not_equal(*flag, 0);
+	for (uint64_t k = 10; k <= 12; k++) {
+		assert_int_equal(mk_chan_recv(cli, &v, sizeof(v), &len, 5 * SEC), 0);
+		assert_int_equal(v, k);
+	}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(sd.ret, 0);
+
+	/* The receiver goes away: the blocked sender learns it at once. */
+	fill_ring(cli, 20);
+	sd = (struct sender){ .ch = cli, .v = 22 };
+	flag = tx_waiting_of(cli, false, 2);
+	assert_int_equal(pthread_create(&th, NULL, send_blocked, &sd), 0);
+	for (i = 0; i < 5000 && !*flag; i++)
+		usleep(1000);
+	assert_int_not_equal(*flag, 0);
+	t = now_ns();
+	mk_chan_close(srv);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(sd.ret, -EPIPE);
+	/* Far below the 100 ms liveness slice. */
+	assert_true(now_ns() - t < 60000000);
+	mk_chan_close(cli);
+	mk_mbox_close(mb);
+}
+
+static void test_process_stream_both_block(void **state)
+{
+	char *old = getenv("MK_CHAN_SPIN_NS");
+
+	(void)state;
+	old = old ? strdup(old) : NULL;
+	/* The child's channel takes its spin budget from here: none. */
+	setenv("MK_CHAN_SPIN_NS", "0", 1);
+	stream_from_child(2, iters(20000), 0);
+	if (old)
+		setenv("MK_CHAN_SPIN_NS", old, 1);
+	else
+		unsetenv("MK_CHAN_SPIN_NS");
+	free(old);
+}
+
 /* --- choosing the transport --- */
 
 /* Sets or (NULL) unsets @var, returning a copy of what it was. */
@@ -1310,6 +1451,8 @@ int main(void)
 		cmocka_unit_test(test_peer_death),
 		cmocka_unit_test(test_peer_killed_while_blocked),
 		cmocka_unit_test(test_close_wakes_receiver),
+		cmocka_unit_test(test_send_blocks_for_credits),
+		cmocka_unit_test(test_process_stream_both_block),
 		cmocka_unit_test(test_revoke_cap),
 		cmocka_unit_test(test_revoke_name),
 		cmocka_unit_test(test_revoke_mailbox),

@@ -15,7 +15,9 @@
 
 #include <cmocka.h>
 
+#include <mk/cobjvm.h>
 #include <mk/libmk.h>
+#include <mk/mkchan.h>
 
 static char dev_dir[] = "/tmp/mk-test-dev.XXXXXX";
 
@@ -101,7 +103,8 @@ static void test_live_modules(void **state)
 	for (int m = 0; m < MK_MODULE_COUNT; m++) {
 		memset(&info, 0xa5, sizeof(info));
 		assert_int_equal(mk_module_info(m, &info), 0);
-		assert_int_equal(info.abi_version, 1);
+		assert_int_equal(info.abi_version, m == MK_MODULE_MKCHAN ?
+				 MKCHAN_ABI_VERSION : COBJVM_ABI_VERSION);
 		assert_int_equal(info.online_cpus, online);
 		assert_true(info.nr_cpu_ids >= info.online_cpus);
 	}

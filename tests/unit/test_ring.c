@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * libmk ring: geometry checks, message sizes, wrap-around, full ring,
- * fragments, batches, a peer scribbling over the block, and two threads
- * streaming millions of messages through it.
+ * fragments, batches, a peer scribbling over the block, two threads
+ * streaming millions of messages through it, and a producer blocking on a
+ * full ring until the consumer frees slots (with a race loop that hangs,
+ * bounded, on a lost wake-up).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -10,11 +12,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -167,8 +171,11 @@ static void test_attach_validation(void **state)
 	info->magic ^= 1;
 	assert_int_equal(mk_ring_attach_rx(&rx, mem, len), -EPROTO);
 	info->magic ^= 1;
-	info->version = 2;
+	/* Version 1 had no credit wait: its producer would never wake. */
+	info->version = MKCHAN_RING_VERSION - 1;
 	assert_int_equal(mk_ring_attach_rx(&rx, mem, len), -EPROTO);
+	info->version = MKCHAN_RING_VERSION + 1;
+	assert_int_equal(mk_ring_attach_tx(&tx, mem, len), -EPROTO);
 	info->version = MKCHAN_RING_VERSION;
 	info->slot_size = 128;
 	assert_int_equal(mk_ring_attach_tx(&tx, mem, len), -EPROTO);
@@ -764,6 +771,244 @@ static void test_stress_small_ring(void **state)
 	run_stress(8, STRESS_MSGS / 4);
 }
 
+/* --- waiting for credits --- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void count_wake(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* The consumer wakes the producer only when it announced it waits. */
+static void test_credit_waker_only_when_waiting(void **state)
+{
+	struct ring *r = ring_new(8);
+	int wakes = 0;
+
+	(void)state;
+	mk_ring_rx_set_credit_waker(&r->rx, count_wake, &wakes);
+	for (unsigned int i = 0; i < 8; i++)
+		send_ok(r, 8, i);
+	assert_int_equal(mk_ring_tx_room(&r->tx, 1), 0);
+	recv_ok(r, 8, 0);
+	recv_ok(r, 8, 1);		/* a quarter: published, nobody waits */
+	assert_int_equal(layout(r)->cons.head, 2);
+	assert_int_equal(wakes, 0);
+	layout(r)->cons.tx_waiting = 1;
+	recv_ok(r, 8, 2);		/* not published yet: no wake either */
+	assert_int_equal(wakes, 0);
+	recv_ok(r, 8, 3);
+	assert_int_equal(layout(r)->cons.head, 4);
+	assert_int_equal(wakes, 1);
+	layout(r)->cons.tx_waiting = 0;
+	for (unsigned int i = 4; i < 8; i++)
+		recv_ok(r, 8, i);
+	recv_empty(r);
+	assert_int_equal(wakes, 1);
+	/* A kick wakes whether or not the producer announced it. */
+	mk_ring_kick_credits(&r->rx);
+	assert_int_equal(wakes, 2);
+	assert_int_equal(mk_ring_tx_room(&r->tx, 8 * PAYLOAD), 1);
+	assert_int_equal(mk_ring_tx_room(&r->tx, 8 * PAYLOAD + 1), -EMSGSIZE);
+	ring_free(r);
+}
+
+struct blocked {
+	struct ring *r;
+	size_t len;
+	int64_t timeout_ns;
+	int ret;
+	uint64_t ns;
+	atomic_bool done;
+};
+
+static void *blocked_sender(void *arg)
+{
+	struct blocked *b = arg;
+	uint64_t t = mono_ns();
+
+	b->ret = mk_ring_wait_credits(&b->r->tx, b->len, 0, b->timeout_ns, NULL, NULL);
+	b->ns = mono_ns() - t;
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+/* Full ring: the sender blocks, announced; a drain wakes it at once. */
+static void test_credit_wait_blocks_and_wakes(void **state)
+{
+	struct ring *r = ring_new(4);
+	struct blocked b = { .r = r, .len = 2 * PAYLOAD, .timeout_ns = 10000000000LL };
+	pthread_t t;
+	int i;
+
+	(void)state;
+	for (unsigned int k = 0; k < 4; k++)
+		send_ok(r, 40, k);
+	/* No room, no wait: times out at once, flag left clear. */
+	assert_int_equal(mk_ring_wait_credits(&r->tx, 1, 0, 0, NULL, NULL), -ETIMEDOUT);
+	assert_int_equal(mk_ring_wait_credits(&r->tx, 1, 0, 20000000, NULL, NULL),
+			 -ETIMEDOUT);
+	assert_int_equal(layout(r)->cons.tx_waiting, 0);
+
+	assert_int_equal(pthread_create(&t, NULL, blocked_sender, &b), 0);
+	for (i = 0; i < 5000 && !__atomic_load_n(&layout(r)->cons.tx_waiting,
+						  __ATOMIC_ACQUIRE); i++)
+		nap_ms(1);
+	assert_int_not_equal(layout(r)->cons.tx_waiting, 0);
+	nap_ms(20);
+	assert_false(atomic_load(&b.done));	/* still blocked */
+	/* A 4-slot ring publishes after every message: each one wakes it. */
+	for (unsigned int k = 0; k < 4; k++)
+		recv_ok(r, 40, k);
+	recv_empty(r);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(b.ret, 0);
+	assert_true(b.ns < 5000000000ULL);
+	assert_int_equal(layout(r)->cons.tx_waiting, 0);
+	send_ok(r, 2 * PAYLOAD, 9);
+	recv_ok(r, 2 * PAYLOAD, 9);
+
+	/* A kick from a consumer going away ends the wait with 0 too. */
+	for (unsigned int k = 0; k < 4; k++)
+		send_ok(r, 8, k);
+	atomic_store(&b.done, false);
+	b.len = 1;
+	assert_int_equal(pthread_create(&t, NULL, blocked_sender, &b), 0);
+	for (i = 0; i < 5000 && !__atomic_load_n(&layout(r)->cons.tx_waiting,
+						  __ATOMIC_ACQUIRE); i++)
+		nap_ms(1);
+	nap_ms(5);
+	mk_ring_kick_credits(&r->rx);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(b.ret, 0);
+	assert_int_equal(mk_ring_tx_room(&r->tx, 1), 0);	/* still full */
+	ring_free(r);
+}
+
+/*
+ * Both sides block at every turn (no spinning) on rings of 2 and 4 slots,
+ * so nearly every message passes through a sleep on one side or the
+ * other. A lost wake-up leaves both asleep: each wait is bounded, and a
+ * timeout fails the test instead of hanging it.
+ */
+struct race {
+	struct ring *r;
+	unsigned int msgs;
+	unsigned long tx_waits, rx_waits;
+	int tx_err, rx_err;
+	unsigned int bad;
+};
+
+#define RACE_WAIT_NS	5000000000LL
+
+static void *race_producer(void *arg)
+{
+	struct race *s = arg;
+	unsigned int i = 0;
+	int ret;
+
+	while (i < s->msgs) {
+		size_t len = i % 5 == 4 ? PAYLOAD + 1 : sizeof(i);
+		unsigned char buf[PAYLOAD + 1] = { 0 };
+
+		memcpy(buf, &i, sizeof(i));
+		ret = mk_ring_try_send(&s->r->tx, buf, len);
+		if (!ret) {
+			mk_ring_notify(&s->r->tx);
+			i++;
+			continue;
+		}
+		if (ret != -EAGAIN) {
+			s->tx_err = ret;
+			break;
+		}
+		s->tx_waits++;
+		ret = mk_ring_wait_credits(&s->r->tx, len, 0, RACE_WAIT_NS, NULL, NULL);
+		if (ret) {
+			s->tx_err = ret;
+			break;
+		}
+	}
+	/* Wake a consumer that would otherwise wait out its timeout. */
+	mk_ring_kick(&s->r->tx);
+	return NULL;
+}
+
+static void *race_consumer(void *arg)
+{
+	struct race *s = arg;
+	unsigned char buf[PAYLOAD + 1];
+	unsigned int i = 0, got;
+	size_t len;
+	int ret;
+
+	while (i < s->msgs && !s->tx_err) {
+		ret = mk_ring_try_recv(&s->r->rx, buf, sizeof(buf), &len);
+		if (!ret) {
+			memcpy(&got, buf, sizeof(got));
+			s->bad += got != i || len != (i % 5 == 4 ? PAYLOAD + 1 : sizeof(i));
+			i++;
+			continue;
+		}
+		if (ret != -EAGAIN) {
+			s->rx_err = ret;
+			break;
+		}
+		s->rx_waits++;
+		ret = mk_ring_wait(&s->r->rx, 0, RACE_WAIT_NS);
+		if (ret) {
+			s->rx_err = ret;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void run_race(unsigned int slots, unsigned int msgs)
+{
+	struct race s = { .r = ring_new(slots), .msgs = msgs };
+	pthread_t prod, cons;
+	uint64_t t = mono_ns();
+
+	assert_int_equal(pthread_create(&cons, NULL, race_consumer, &s), 0);
+	assert_int_equal(pthread_create(&prod, NULL, race_producer, &s), 0);
+	assert_int_equal(pthread_join(prod, NULL), 0);
+	assert_int_equal(pthread_join(cons, NULL), 0);
+	printf("# %u slots: %u messages in %.2f s, producer blocked %lu times, "
+	       "consumer %lu\n", slots, msgs, (double)(mono_ns() - t) / 1e9,
+	       s.tx_waits, s.rx_waits);
+	if (s.tx_err || s.rx_err)
+		fail_msg("producer %d, consumer %d (-ETIMEDOUT: a lost wake-up)",
+			 s.tx_err, s.rx_err);
+	assert_int_equal(s.bad, 0);
+	/* Both paths ran; a producer that never waited proves nothing. */
+	assert_true(s.tx_waits > 0);
+	assert_true(s.rx_waits > 0);
+	assert_int_equal(layout(s.r)->cons.tx_waiting, 0);
+	ring_free(s.r);
+}
+
+static void test_credit_wait_race(void **state)
+{
+	(void)state;
+	run_race(2, 100000);
+	run_race(4, 100000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -784,6 +1029,9 @@ int main(void)
 		cmocka_unit_test(test_corrupt_consumer),
 		cmocka_unit_test(test_stress_threads),
 		cmocka_unit_test(test_stress_small_ring),
+		cmocka_unit_test(test_credit_waker_only_when_waiting),
+		cmocka_unit_test(test_credit_wait_blocks_and_wakes),
+		cmocka_unit_test(test_credit_wait_race),
 	};
 
 	return cmocka_run_group_tests_name("libmk_ring", tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,9 +203,10 @@ static void test_messages(struct mbox *m)
 	      "mailbox fd polls readable when a peer connects");
 	fd = accept_one(m->fd, &acc);
 	CHECK(fd >= 0 && acc.peer_pid == pid && acc.peer_uid == getuid() &&
+	      acc.peer_gid == getgid() && !acc.reserved &&
 	      acc.alias == ALIAS && acc.cap == m->cap && acc.slots == 64,
-	      "accept names the peer (pid %d, uid %u), alias, cap and ring size",
-	      acc.peer_pid, acc.peer_uid);
+	      "accept names the peer (pid %d, uid %u, gid %u), alias, cap and ring size",
+	      acc.peer_pid, acc.peer_uid, acc.peer_gid);
 	map = fd >= 0 ? map_chan(fd, &len) : NULL;
 	CHECK(map && !mk_ring_attach_rx(&rx, map, len), "receiver maps the ring");
 	if (!map)
@@ -419,13 +421,15 @@ static void test_shootdown(int ctl, enum shoot how, const char *what)
 	}
 	pthread_join(t, NULL);
 	kick = ioc(tx_fd, MKCHAN_IOC_KICK, NULL);
+	if (!kick || ioc(tx_fd, MKCHAN_IOC_KICK_CREDITS, NULL) != -ECONNRESET)
+		kick = 0;
 	pfd = (struct pollfd){ .fd = b.fd, .events = POLLIN };
 	poll(&pfd, 1, 0);
 	CHECK(!ret && atomic_load(&b.ret) == -ECONNRESET && kick == -ECONNRESET &&
 	      ring_info(b.map)->closed == MKCHAN_RING_REVOKED &&
 	      (pfd.revents & (POLLHUP | POLLERR)) == (POLLHUP | POLLERR),
 	      "%s shoots the channel down: blocked receiver wakes with ECONNRESET, "
-	      "sender's KICK fails, poll says HUP|ERR", what);
+	      "sender's KICK and KICK_CREDITS fail, poll says HUP|ERR", what);
 	if (how != BY_MBOX_CLOSE) {
 		ret = connect_to(ctl, alias, m.cap, 16);
 		CHECK(ret == -ECONNREFUSED || ret == -EACCES,
@@ -437,6 +441,72 @@ static void test_shootdown(int ctl, enum shoot how, const char *what)
 	close(tx_fd);
 	if (m.fd >= 0)
 		close(m.fd);
+}
+
+struct credit_waiter {
+	int fd;
+	struct mkchan_wait w;
+	atomic_int ret;
+	atomic_bool done;
+};
+
+static void *credit_wait(void *arg)
+{
+	struct credit_waiter *c = arg;
+
+	atomic_store(&c->ret, ioc(c->fd, MKCHAN_IOC_WAIT, &c->w));
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+/*
+ * "Waiting for credits" through the module on a fresh 64-slot channel:
+ * @afd is the accepting end (it sends on ring 1), @cfd the connecting end,
+ * @map the accepting end's mapping. Leaves the rings as it found them.
+ */
+static void credits_checks(int afd, int cfd, void *map, const struct mkchan_chan_info *info)
+{
+	struct mkchan_ring *r1 = (void *)((char *)map + info->ring1_offset);
+	struct pollfd pfd = { .fd = afd, .events = POLLOUT };
+	struct credit_waiter c = { .fd = afd };
+	struct mk_ring_tx tx;
+	pthread_t t;
+	int sent = 0, ret;
+
+	CHECK(poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT),
+	      "an empty ring polls writable");
+	ret = ioc(afd, MKCHAN_IOC_WAIT, &(struct mkchan_wait){
+		.futex = 0, .flags = MKCHAN_WAIT_CREDITS, .timeout_ns = 20000000 });
+	CHECK(ret == -ETIMEDOUT, "WAIT for credits while head holds the value: ETIMEDOUT (%d)",
+	      ret);
+	ret = ioc(afd, MKCHAN_IOC_WAIT, &(struct mkchan_wait){
+		.futex = 5, .flags = MKCHAN_WAIT_CREDITS, .timeout_ns = -1 });
+	CHECK(ret == 0, "WAIT for credits with a value head no longer holds returns at once");
+	if (mk_ring_attach_tx(&tx, r1, info->map_bytes - info->ring1_offset))
+		return;
+	while (!mk_ring_try_send(&tx, "x", 1))
+		sent++;
+	pfd.revents = 0;
+	CHECK(sent == 64 && poll(&pfd, 1, 0) == 0, "a full ring does not poll writable");
+
+	/* Blocked for credits; a kick without a new head does not end it. */
+	c.w = (struct mkchan_wait){ .futex = 0, .flags = MKCHAN_WAIT_CREDITS,
+				    .timeout_ns = 5000000000LL };
+	pthread_create(&t, NULL, credit_wait, &c);
+	usleep(50000);
+	ret = ioc(cfd, MKCHAN_IOC_KICK_CREDITS, NULL);
+	usleep(50000);
+	CHECK(!ret && !atomic_load(&c.done), "KICK_CREDITS with the head unchanged: still asleep");
+	/* The consumer's side, played by hand: publish, then kick. */
+	__atomic_store_n(&r1->cons.head, 64, __ATOMIC_RELEASE);
+	ioc(cfd, MKCHAN_IOC_KICK_CREDITS, NULL);
+	pthread_join(t, NULL);
+	pfd.revents = 0;
+	CHECK(atomic_load(&c.ret) == 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT),
+	      "the consumer's head and KICK_CREDITS wake the sender; the ring polls writable");
+	/* Put the ring back the way the tests after this expect it. */
+	memset(r1->slots, 0, 64 * sizeof(r1->slots[0]));
+	__atomic_store_n(&r1->cons.head, 0, __ATOMIC_RELEASE);
 }
 
 static void test_refusals(int ctl, struct mbox *m)
@@ -464,7 +534,15 @@ static void test_refusals(int ctl, struct mbox *m)
 	CHECK(accept_one(m->fd, &acc) == -EAGAIN, "accept with nothing pending: EAGAIN");
 	CHECK(ioc(ctl, MKCHAN_IOC_CONNECT, (void *)8) == -EFAULT, "connect from a bad pointer: EFAULT");
 
-	tx = connect_to(ctl, ALIAS, m->cap, 64);
+	struct mkchan_connect con = { .alias = ALIAS, .cap = m->cap, .slots = 64,
+				      .owner_uid = 1, .owner_gid = 1 };
+
+	tx = ioc(ctl, MKCHAN_IOC_CONNECT, &con) ? -1 : con.fd;
+	CHECK(tx >= 0 && con.owner_uid == getuid() && con.owner_gid == getgid(),
+	      "connect names the mailbox owner (uid %u, gid %u)", con.owner_uid,
+	      con.owner_gid);
+	con.reserved = 1;
+	CHECK(ioc(ctl, MKCHAN_IOC_CONNECT, &con) == -EINVAL, "connect with reserved bits: EINVAL");
 	rfd = accept_one(m->fd, &acc);
 	CHECK(tx >= 0 && rfd >= 0, "a channel to abuse");
 	struct mkchan_chan_info info;
@@ -487,8 +565,11 @@ static void test_refusals(int ctl, struct mbox *m)
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
 	CHECK(p != MAP_FAILED && mremap(p, len, len * 2, 0) == MAP_FAILED,
 	      "the mapping cannot grow");
-	CHECK(ioc(rfd, MKCHAN_IOC_WAIT, &(struct mkchan_wait){ .futex = 0, .reserved = 1 }) == -EINVAL,
-	      "WAIT with reserved bits: EINVAL");
+	CHECK(ioc(rfd, MKCHAN_IOC_WAIT, &(struct mkchan_wait){ .futex = 0, .flags = 2 }) == -EINVAL &&
+	      ioc(rfd, MKCHAN_IOC_WAIT, &(struct mkchan_wait){ .flags = ~0u }) == -EINVAL,
+	      "WAIT with unknown flags: EINVAL");
+	if (p != MAP_FAILED)
+		credits_checks(rfd, tx, p, &info);
 	CHECK(ioc(rfd, MKCHAN_IOC_WAIT, &(struct mkchan_wait){ .futex = 0, .timeout_ns = 20000000 }) == -ETIMEDOUT,
 	      "WAIT with nothing sent times out: ETIMEDOUT");
 	/* a hostile consumer head cannot make the kernel read out of bounds */

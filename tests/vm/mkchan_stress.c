@@ -196,10 +196,14 @@ static long worker(int id, int seconds)
 		case 6:
 			if (h->kind >= 2) {
 				struct mkchan_wait w = { .futex = (uint32_t)rnd(),
+							 .flags = rnd() & 1 ? MKCHAN_WAIT_CREDITS : 0,
 							 .timeout_ns = (int64_t)(rnd() % 1000000) };
+				static const unsigned long cmds[] = {
+					MKCHAN_IOC_KICK, MKCHAN_IOC_WAIT, MKCHAN_IOC_KICK_CREDITS,
+				};
 
 				traffic(h);
-				ioctl(h->fd, rnd() & 1 ? MKCHAN_IOC_KICK : MKCHAN_IOC_WAIT, &w);
+				ioctl(h->fd, cmds[rnd() % 3], &w);
 			}
 			break;
 		case 7: {	/* a child killed while it sends */

@@ -13,7 +13,7 @@
 #include <linux/types.h>
 
 #define MKCHAN_DEVICE		"/dev/mkchan"
-#define MKCHAN_ABI_VERSION	1
+#define MKCHAN_ABI_VERSION	2
 
 /* What the module reports about itself: MKCHAN_IOC_INFO fills it in. */
 struct mkchan_info {
@@ -89,6 +89,22 @@ struct mkchan_info {
  * The producer checks that head never goes backwards nor passes what it
  * has sent.
  *
+ * Waiting for credits (version 2). A producer that finds the ring full
+ * may block instead of polling, with the consumer's protocol mirrored: it
+ * sets mkchan_ring_cons.tx_waiting, puts a full barrier, loads head again,
+ * and if the slots it needs are still taken waits on the futex word
+ * MKCHAN_RING_CREDIT_FUTEX (the low-order 32 bits of head) while it still
+ * holds the value seen; it clears tx_waiting once it stops waiting. The
+ * consumer, after each store of head, puts a full barrier and loads
+ * tx_waiting; only when it is set does it wake the producer (FUTEX_WAKE on
+ * that word, or MKCHAN_IOC_KICK_CREDITS). head itself is the futex value,
+ * so a publication the producer slept through changes the word and the
+ * wait returns at once. tx_waiting is the one word of the consumer's line
+ * the producer writes; a consumer that never finds it set pays a full
+ * barrier and one load of its own line per publication (publications are
+ * lazy, see "Credits", but a consumer that keeps draining the ring, as in
+ * a ping-pong, publishes after every message).
+ *
  * Waiting. mkchan_ring_wait serves a consumer that blocks instead of
  * polling: it reads futex, sets sleeping, rechecks the next slot, waits on
  * futex while it still holds the value read, and clears sleeping once
@@ -103,7 +119,7 @@ struct mkchan_info {
  * channel broken rather than reading or writing outside the block.
  */
 #define MKCHAN_RING_MAGIC		0x676e726bU	/* "krng" */
-#define MKCHAN_RING_VERSION		1
+#define MKCHAN_RING_VERSION		2
 
 #define MKCHAN_RING_SLOT_SIZE		64
 #define MKCHAN_RING_HDR_SIZE		8
@@ -171,11 +187,23 @@ struct mkchan_ring_info {
 #define MKCHAN_RING_CLOSED_PEER		1	/* the other end closed: drain, then EPIPE */
 #define MKCHAN_RING_REVOKED		2	/* shot down: ECONNRESET at once */
 
-/* Owned by the consumer: the producer only reads it. */
+/*
+ * Owned by the consumer, but for tx_waiting: see "Credits" and "Waiting
+ * for credits" above.
+ */
 struct mkchan_ring_cons {
 	__u64 head;		/* slots consumed so far (message positions) */
-	__u64 reserved[7];
+	__u32 tx_waiting;	/* non-zero while the producer may block (version 2) */
+	__u32 reserved32;	/* zero */
+	__u64 reserved[6];
 } __attribute__((aligned(64)));
+
+/* Offset in the block of the 32-bit futex word a blocked producer waits on. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define MKCHAN_RING_CREDIT_FUTEX	(MKCHAN_RING_CONS_OFFSET + 4)
+#else
+#define MKCHAN_RING_CREDIT_FUTEX	MKCHAN_RING_CONS_OFFSET
+#endif
 
 /* Poll-then-block: see "Waiting" above. */
 struct mkchan_ring_wait {
@@ -242,6 +270,19 @@ _Static_assert(MKCHAN_RING_MAX_SLOTS <= MKCHAN_RING_NSLOTS_MASK + 1 &&
  * sleeps in WAIT while the wait.futex of the ring it receives from still
  * holds the value it read; KICK wakes the other end. poll() on an end
  * reports EPOLLIN when its receiving ring holds a message.
+ *
+ * A sender blocked on a full ring ("Waiting for credits") sleeps in WAIT
+ * with MKCHAN_WAIT_CREDITS while the low 32 bits of cons.head of the ring
+ * it sends on still hold the value it read; the receiver that found
+ * tx_waiting set after publishing its head wakes it with
+ * MKCHAN_IOC_KICK_CREDITS. poll() reports EPOLLOUT when the ring an end
+ * sends on has a free slot by the published head (the slot before head
+ * + slots does not hold its message yet); like EPOLLIN it needs the peer's
+ * kick to be noticed, so set tx_waiting before polling for it.
+ *
+ * Identity. The accepting end learns the connecting process's pid, uid
+ * and gid (at connect time), the connecting end the mailbox owner's uid
+ * and gid (at mailbox creation), each in the namespaces of the caller.
  */
 #define MKCHAN_CHAN_RING1_OFFSET(slots, page_size) \
 	((MKCHAN_RING_BYTES(slots) + (page_size) - 1) / (page_size) * (page_size))
@@ -263,6 +304,8 @@ struct mkchan_connect {
 	__s32 fd;		/* out: the connecting end */
 	__u32 cpu;		/* out: the mailbox's home CPU */
 	__u64 reserved;		/* must be zero */
+	__u32 owner_uid;	/* out: the mailbox owner's uid (ABI 2) */
+	__u32 owner_gid;	/* out: and gid (ABI 2) */
 };
 
 struct mkchan_accept {
@@ -272,6 +315,8 @@ struct mkchan_accept {
 	__u64 cap;		/* out: the capability it was opened with */
 	__s32 peer_pid;		/* out: connecting process, in our pid namespace */
 	__u32 peer_uid;		/* out: its uid, in our user namespace */
+	__u32 peer_gid;		/* out: its gid (ABI 2) */
+	__u32 reserved;		/* out: zero */
 };
 
 /* Privileged (CAP_SYS_ADMIN): the name service names any mailbox. */
@@ -293,10 +338,15 @@ struct mkchan_chan_info {
 };
 
 struct mkchan_wait {
-	__u32 futex;		/* the wait.futex value read before sleeping */
-	__u32 reserved;		/* must be zero */
+	__u32 futex;		/* the wait.futex (or, for credits, the low
+				 * 32 bits of cons.head) value read before
+				 * sleeping */
+	__u32 flags;		/* MKCHAN_WAIT_*; others must be zero */
 	__s64 timeout_ns;	/* < 0: no timeout */
 };
+
+/* Wait for credits on the ring this end sends on, not for a message. */
+#define MKCHAN_WAIT_CREDITS	0x1
 
 /* on /dev/mkchan */
 #define MKCHAN_IOC_MBOX_CREATE	_IOWR(MKCHAN_IOC_MAGIC, 0x01, struct mkchan_mbox_create)
@@ -313,5 +363,6 @@ struct mkchan_wait {
 #define MKCHAN_IOC_CHAN_INFO	_IOR(MKCHAN_IOC_MAGIC, 0x20, struct mkchan_chan_info)
 #define MKCHAN_IOC_KICK		_IO(MKCHAN_IOC_MAGIC, 0x21)
 #define MKCHAN_IOC_WAIT		_IOW(MKCHAN_IOC_MAGIC, 0x22, struct mkchan_wait)
+#define MKCHAN_IOC_KICK_CREDITS	_IO(MKCHAN_IOC_MAGIC, 0x23)
 
 #endif /* _UAPI_MK_MKCHAN_H */

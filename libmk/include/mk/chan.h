@@ -35,7 +35,8 @@
  *     (256) connections not yet accepted refuses more with -EAGAIN.
  *   - Both ends mmap the channel's kernel pages (ring 0 on the mailbox's
  *     NUMA node, ring 1 on the connector's). Wake-ups use the same wait
- *     line, with MKCHAN_IOC_WAIT / MKCHAN_IOC_KICK in place of the futex.
+ *     line, with MKCHAN_IOC_WAIT / MKCHAN_IOC_KICK in place of the futex
+ *     (and MKCHAN_IOC_KICK_CREDITS for a sender blocked on a full ring).
  *   - The kernel ends channels: when one end closes or its process dies,
  *     the other end's blocked receive wakes at once, drains what was sent
  *     and then gets -EPIPE, and sends get -EPIPE at once. Removing the
@@ -237,8 +238,12 @@ size_t mk_chan_max_msg(const struct mk_chan *ch);
  * fragments, whole or not at all), and wakes the peer if it sleeps.
  * try_send returns -EAGAIN when the ring is full (nothing is overwritten).
  * send waits for room: it spins for the channel's spin budget, then
- * sleeps with a backoff up to 1 ms (layout version 1 has no futex for
- * credits), for up to @timeout_ns (< 0: no limit).
+ * sleeps until the receiver frees slots ("Waiting for credits" in
+ * <mk/mkchan.h>: a futex on the receiver's published head, or
+ * MKCHAN_IOC_WAIT), for up to @timeout_ns (< 0: no limit). Like a blocked
+ * receive, a blocked send wakes at once when the channel ends (module, or
+ * a fallback peer that closes) and within MK_CHAN_LIVENESS_NS when a
+ * fallback peer dies without closing.
  */
 int mk_chan_try_send(struct mk_chan *ch, const void *msg, size_t len);
 int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len,
@@ -268,12 +273,16 @@ void mk_chan_set_spin_ns(struct mk_chan *ch, uint64_t spin_ns);
 uint64_t mk_chan_spin_ns(const struct mk_chan *ch);
 
 /*
- * The peer's credentials at connection time, and the alias and home CPU
- * of the mailbox the channel was opened through. Fallback: SO_PEERCRED,
- * on both ends. Module: on the accepting end, pid and uid of the
- * connecting process as the kernel recorded them; the module does not
- * record its gid, nor tell the connecting end anything about the mailbox
- * owner: those read as pid 0, uid and gid (uid_t)-1 / (gid_t)-1.
+ * The peer's credentials, and the alias and home CPU of the mailbox the
+ * channel was opened through. On the accepting end: pid, uid and gid of
+ * the connecting process at connect time. On the connecting end: uid and
+ * gid of the mailbox's owner. Fallback: SO_PEERCRED of the connection
+ * socket, both ways (the connecting end also gets the pid of the mailbox's
+ * process). Module: as the kernel recorded them (connect time, mailbox
+ * creation time), in the caller's namespaces; the connecting end's pid
+ * reads as 0: a mailbox's fd may be passed on, so the kernel does not
+ * name a process for it. Unknown values read as pid 0, (uid_t)-1,
+ * (gid_t)-1.
  */
 int mk_chan_peer(const struct mk_chan *ch, pid_t *pid, uid_t *uid, gid_t *gid);
 uint64_t mk_chan_alias(const struct mk_chan *ch);

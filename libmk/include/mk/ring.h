@@ -43,7 +43,7 @@ struct mk_ring_cons;
  */
 struct mk_ring_tx {
 	struct mk_ring_slot *slots;
-	const struct mk_ring_cons *cons;
+	struct mk_ring_cons *cons;	/* writes only its tx_waiting */
 	uint64_t tail;		/* next message position */
 	uint64_t head;		/* consumer head last seen */
 	uint32_t mask;
@@ -60,6 +60,9 @@ struct mk_ring_rx {
 	uint32_t nslots;
 	uint32_t publish_every;
 	int err;
+	/* How to wake a producer waiting for credits; NULL: the futex. */
+	void (*wake_tx)(void *arg);
+	void *wake_tx_arg;
 };
 
 /* Bytes a ring of @slots slots needs; 0 if @slots is not a valid count. */
@@ -184,6 +187,50 @@ int mk_ring_notify(struct mk_ring_tx *tx);
  * at why (a closed channel, say).
  */
 void mk_ring_kick(struct mk_ring_tx *tx);
+
+/*
+ * Waiting for credits ("Waiting for credits" in <mk/mkchan.h>): the
+ * producer's side of poll-then-block, for a ring too full to take the next
+ * message. A consumer that publishes its head while the producer
+ * announced it waits wakes it (FUTEX_WAKE on the low half of head, a
+ * shared futex); one that never finds the flag set pays a barrier and a
+ * load of its own line per publication, which is lazy (see "Credits").
+ */
+
+/*
+ * Does a message of @len bytes fit in the free slots now? Loads the
+ * consumer's head when the last one seen says no. 1 if it fits, 0 if not,
+ * -EMSGSIZE, -EBADMSG.
+ */
+int mk_ring_tx_room(struct mk_ring_tx *tx, size_t len);
+
+/*
+ * Waits until a message of @len bytes fits: spins for up to @spin_ns
+ * (MK_RING_SPIN_NS_DEFAULT if UINT64_MAX), then blocks on the consumer's
+ * head; the whole wait lasts at most @timeout_ns (< 0: no limit; a timeout
+ * no longer than the spin budget means spin only). Returns 0 when it fits
+ * or the consumer woke it (a publication, or mk_ring_kick_credits(): look
+ * again), -ETIMEDOUT, -EMSGSIZE, -EBADMSG, or another negative errno from
+ * the futex call. @check, if not NULL, is called just before each sleep,
+ * after the announcement and the recheck, as in mk_ring_wait_check(). Only
+ * the producer's thread calls it.
+ */
+int mk_ring_wait_credits(struct mk_ring_tx *tx, size_t len, uint64_t spin_ns,
+			 int64_t timeout_ns, int (*check)(void *arg), void *arg);
+
+/*
+ * Consumer side: replaces the futex wake-up of a waiting producer with
+ * @wake(@arg) (the module transport kicks through its fd). Called from
+ * whichever call publishes the head, on the consumer's thread.
+ */
+void mk_ring_rx_set_credit_waker(struct mk_ring_rx *rx, void (*wake)(void *arg),
+				 void *arg);
+
+/*
+ * Wakes a producer blocked in mk_ring_wait_credits() whether or not it
+ * announced it: for a consumer that goes away.
+ */
+void mk_ring_kick_credits(struct mk_ring_rx *rx);
 
 #ifdef __cplusplus
 }
