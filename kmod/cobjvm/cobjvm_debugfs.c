@@ -32,6 +32,7 @@
 
 #include "cobj_counter.h"
 #include "cobjvm.h"
+#include "vm.h"
 
 static struct dentry *cobjvm_dir;
 static DEFINE_MUTEX(dbg_lock);
@@ -583,6 +584,7 @@ void cobjvm_debugfs_init(void)
 	debugfs_create_file("selftest", 0600, cobjvm_dir, NULL, &selftest_fops);
 	debugfs_create_file("counters", 0600, cobjvm_dir, NULL, &counters_fops);
 	debugfs_create_file("objects", 0400, cobjvm_dir, NULL, &objects_fops);
+	vm_stat_debugfs_init(cobjvm_dir);
 }
 
 void cobjvm_debugfs_exit(void)

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The page managers (K42 §4): where FCMs get zeroed pages and return them.
+ *
+ * Two module-wide clustered objects, one per variant:
+ *  - locked: one rep (COBJ_SHARED), one spinlocked free list;
+ *  - per-CPU: a rep per CPU holding a bounded free list touched only by its
+ *    CPU with preemption off (no lock), over a spinlocked overflow list at
+ *    the root that takes what a full CPU list cannot and feeds empty ones.
+ * Both lists are bounded; beyond, pages go back to the kernel. Pages are
+ * zeroed when handed out. A page comes back to a list only if ours is its
+ * last reference (a GUP pin may outlive the mapping); otherwise our
+ * reference is dropped and the kernel frees it later.
+ */
+#define pr_fmt(fmt) "cobjvm: " fmt
+
+#include <linux/cpu.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "vm.h"
+
+#define PCPU_MAX	256	/* pages a CPU keeps */
+#define ROOT_MAX	16384	/* pages the locked list or the overflow keeps */
+
+struct pm_list {
+	spinlock_t lock;		/* not used by per-CPU reps */
+	struct list_head pages;
+	unsigned long n;
+} ____cacheline_aligned_in_smp;
+
+struct vm_pm {
+	coid_t id;
+	unsigned int variant;
+	struct pm_list root;		/* locked: the list; per-CPU: the overflow */
+	struct vmobj_stat st;
+};
+
+static struct vm_pm *pms[VM_PM_VARIANTS];
+
+static void list_init(struct pm_list *l)
+{
+	spin_lock_init(&l->lock);
+	INIT_LIST_HEAD(&l->pages);
+	l->n = 0;
+}
+
+static void free_to_kernel(struct list_head *pages)
+{
+	struct page *page, *tmp;
+	long n = 0;
+
+	list_for_each_entry_safe(page, tmp, pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+		n++;
+	}
+	vm_count(freed, n);
+	vm_count(list_out, n);
+}
+
+static void *pm_create_rep(struct cobj_root *root, unsigned int cpu)
+{
+	struct vm_pm *pm = root->priv;
+	struct pm_list *l;
+
+	if (pm->variant == VM_PM_LOCKED)
+		return &pm->root;
+	l = kmalloc_node(sizeof(*l), GFP_NOWAIT, cpu_to_node(cpu));
+	if (l)
+		list_init(l);
+	return l;
+}
+
+static void pm_free_rep(struct cobj_root *root, void *rep)
+{
+	struct vm_pm *pm = root->priv;
+	struct pm_list *l = rep;
+	LIST_HEAD(pages);
+
+	if (l == &pm->root)
+		return;
+	list_splice_init(&l->pages, &pages);
+	free_to_kernel(&pages);
+	kfree(l);
+}
+
+/* A CPU went away: its pages go to the overflow (the runtime frees the rep). */
+static void pm_cpu_dead(struct cobj_root *root, void *rep, unsigned int cpu)
+{
+	struct vm_pm *pm = root->priv;
+	struct pm_list *l = rep;
+
+	spin_lock(&pm->root.lock);
+	list_splice_init(&l->pages, &pm->root.pages);
+	pm->root.n += l->n;
+	l->n = 0;
+	spin_unlock(&pm->root.lock);
+}
+
+static const struct cobj_ops pm_ops = {
+	.create_rep	= pm_create_rep,
+	.free_rep	= pm_free_rep,
+	.cpu_dead	= pm_cpu_dead,
+};
+
+static struct page *list_pop(struct pm_list *l)
+{
+	struct page *page;
+
+	if (!l->n)
+		return NULL;
+	page = list_first_entry(&l->pages, struct page, lru);
+	list_del(&page->lru);
+	l->n--;
+	return page;
+}
+
+struct page *vm_pm_alloc(unsigned int variant)
+{
+	struct vm_pm *pm = pms[variant];
+	struct page *page = NULL;
+	struct pm_list *l;
+
+	cobj_enter();
+	l = cobj_deref(pm->id);
+	vmobj_hit(&pm->st);
+	if (!IS_ERR(l)) {
+		if (variant == VM_PM_LOCKED) {
+			spin_lock(&l->lock);
+			page = list_pop(l);
+			spin_unlock(&l->lock);
+		} else {
+			page = list_pop(l);
+		}
+	}
+	cobj_exit();
+	if (!page && variant == VM_PM_PERCPU && READ_ONCE(pm->root.n)) {
+		spin_lock(&pm->root.lock);
+		page = list_pop(&pm->root);
+		spin_unlock(&pm->root.lock);
+	}
+	if (page) {
+		vm_count(list_out, 1);
+		clear_highpage(page);
+		return page;
+	}
+	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN);
+	if (page)
+		vm_count(allocated, 1);
+	return page;
+}
+
+static bool list_push(struct pm_list *l, struct page *page, unsigned long max)
+{
+	if (l->n >= max)
+		return false;
+	list_add(&page->lru, &l->pages);
+	l->n++;
+	return true;
+}
+
+void vm_pm_free(unsigned int variant, struct page *page)
+{
+	struct vm_pm *pm = pms[variant];
+	struct pm_list *l;
+	bool kept = false;
+
+	if (page_ref_count(page) != 1 || page_mapped(page)) {
+		put_page(page);		/* someone else holds it: theirs to free */
+		vm_count(freed, 1);
+		return;
+	}
+	cobj_enter();
+	l = cobj_deref(pm->id);
+	vmobj_hit(&pm->st);
+	if (!IS_ERR(l)) {
+		if (variant == VM_PM_LOCKED) {
+			spin_lock(&l->lock);
+			kept = list_push(l, page, ROOT_MAX);
+			spin_unlock(&l->lock);
+		} else {
+			kept = list_push(l, page, PCPU_MAX);
+		}
+	}
+	cobj_exit();
+	if (!kept && variant == VM_PM_PERCPU) {
+		spin_lock(&pm->root.lock);
+		kept = list_push(&pm->root, page, ROOT_MAX);
+		spin_unlock(&pm->root.lock);
+	}
+	if (kept) {
+		vm_count(list_in, 1);
+	} else {
+		__free_page(page);
+		vm_count(freed, 1);
+	}
+}
+
+/* Runs on each CPU in turn: that CPU's list is its own to empty. */
+static long drain_cpu(void *unused)
+{
+	struct vm_pm *pm = pms[VM_PM_PERCPU];
+	struct pm_list *l;
+	LIST_HEAD(pages);
+
+	cobj_enter();
+	l = cobj_deref(pm->id);
+	if (!IS_ERR(l)) {
+		list_splice_init(&l->pages, &pages);
+		l->n = 0;
+	}
+	cobj_exit();
+	free_to_kernel(&pages);
+	return 0;
+}
+
+static void drain_root(struct vm_pm *pm)
+{
+	LIST_HEAD(pages);
+
+	spin_lock(&pm->root.lock);
+	list_splice_init(&pm->root.pages, &pages);
+	pm->root.n = 0;
+	spin_unlock(&pm->root.lock);
+	free_to_kernel(&pages);
+}
+
+void vm_pm_drain(void)
+{
+	unsigned int cpu;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		work_on_cpu(cpu, drain_cpu, NULL);
+	cpus_read_unlock();
+	drain_root(pms[VM_PM_PERCPU]);
+	drain_root(pms[VM_PM_LOCKED]);
+}
+
+int vm_pm_init(void)
+{
+	unsigned int v;
+	int ret, id;
+
+	for (v = 0; v < VM_PM_VARIANTS; v++) {
+		struct vm_pm *pm = kzalloc(sizeof(*pm), GFP_KERNEL);
+
+		ret = -ENOMEM;
+		if (!pm)
+			goto fail;
+		pm->variant = v;
+		list_init(&pm->root);
+		id = cobj_create(v == VM_PM_LOCKED ? COBJ_SHARED : COBJ_PER_CPU, &pm_ops, pm);
+		if (id < 0) {
+			ret = id;
+			kfree(pm);
+			goto fail;
+		}
+		pm->id = id;
+		ret = vmobj_stat_init(&pm->st, VMOBJ_PM, v, id);
+		if (ret) {
+			cobj_destroy(id);
+			rcu_barrier();
+			kfree(pm);
+			goto fail;
+		}
+		pms[v] = pm;
+	}
+	return 0;
+fail:
+	vm_pm_exit();
+	return ret;
+}
+
+void vm_pm_exit(void)
+{
+	unsigned int v;
+
+	for (v = 0; v < VM_PM_VARIANTS; v++) {
+		struct vm_pm *pm = pms[v];
+
+		if (!pm)
+			continue;
+		vmobj_stat_fini(&pm->st);
+		cobj_destroy(pm->id);
+		rcu_barrier();	/* the reps' pages are freed by then */
+		drain_root(pm);
+		kfree(pm);
+		pms[v] = NULL;
+	}
+}
