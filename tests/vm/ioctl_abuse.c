@@ -197,13 +197,18 @@ int main(int argc, char **argv)
 		    MKCHAN_IOC_CAP_DEL },
 		  { MKCHAN_IOC_CAP_ADD }, false },
 		{ "connecting end", con.fd, MKCHAN_IOC_MAGIC,
-		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_KICK, MKCHAN_IOC_WAIT },
+		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_KICK, MKCHAN_IOC_WAIT,
+		    MKCHAN_IOC_KICK_CREDITS },
 		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_WAIT }, { MKCHAN_IOC_CHAN_INFO }, true },
 		{ "accepting end", acc.fd, MKCHAN_IOC_MAGIC,
-		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_KICK, MKCHAN_IOC_WAIT },
+		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_KICK, MKCHAN_IOC_WAIT,
+		    MKCHAN_IOC_KICK_CREDITS },
 		  { MKCHAN_IOC_CHAN_INFO, MKCHAN_IOC_WAIT }, { MKCHAN_IOC_CHAN_INFO }, true },
+		/* cobjvm's mmap is its window (tests/vm/cobjvm_vm.c checks it) */
 		{ "/dev/cobjvm", cobj, COBJVM_IOC_MAGIC,
-		  { COBJVM_IOC_INFO }, { COBJVM_IOC_INFO }, { COBJVM_IOC_INFO }, false },
+		  { COBJVM_IOC_INFO, COBJVM_IOC_ATTACH, COBJVM_IOC_DETACH, COBJVM_IOC_FCM_CREATE,
+		    COBJVM_IOC_FCM_RELEASE, COBJVM_IOC_FAULT, COBJVM_IOC_STATS, COBJVM_IOC_DRAIN },
+		  { COBJVM_IOC_INFO }, { COBJVM_IOC_INFO }, true },
 	};
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
 		abuse(&targets[i]);
