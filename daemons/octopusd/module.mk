@@ -1,10 +1,11 @@
 # octopusd: the Octopus coordination service (issue 4).
-# The record store (no network code) is a static library; the daemon and
-# the store's unit tests link it with libmk and PCRE2.
+# The record store and the watch index (no network code) are a static
+# library; the daemon and the store's unit tests link it with libmk and
+# PCRE2.
 PCRE2_CFLAGS := $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 PCRE2_LIBS := $(or $(shell pkg-config --libs libpcre2-8 2>/dev/null),-lpcre2-8)
 
-OCTSTORE_SRCS := daemons/octopusd/store.c
+OCTSTORE_SRCS := daemons/octopusd/store.c daemons/octopusd/watchidx.c
 OCTSTORE_OBJS := $(OCTSTORE_SRCS:%.c=$(BUILD)/obj/%.o)
 OCTSTORE_A := $(BUILD)/lib/liboctstore.a
 
@@ -35,7 +36,8 @@ TEST_TARGETS += $(OCT_UNIT_TESTS)
 LIBSYSTEMD_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
 LIBSYSTEMD_LIBS := $(or $(shell pkg-config --libs libsystemd 2>/dev/null),-lsystemd)
 OCTOPUSD_SRCS := daemons/octopusd/octopusd.c daemons/octopusd/server.c \
-	daemons/octopusd/commands.c daemons/octopusd/triggers.c
+	daemons/octopusd/commands.c daemons/octopusd/triggers.c \
+	daemons/octopusd/pubsub.c
 OCTOPUSD_OBJS := $(OCTOPUSD_SRCS:%.c=$(BUILD)/obj/%.o)
 
 $(OCTOPUSD_OBJS): CFLAGS += $(PCRE2_CFLAGS) $(LIBSYSTEMD_CFLAGS)

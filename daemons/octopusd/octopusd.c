@@ -2,9 +2,11 @@
 /*
  * octopusd: the Octopus coordination service, speaking RESP (README.md).
  *
- *   octopusd [--unix PATH] [--port N] [--bind ADDR] [--help]
+ *   octopusd [--unix PATH] [--port N] [--bind ADDR] [--poll-us N]
+ *            [--max-watches N] [--max-conn-watches N] [--help]
  */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: octopusd [--unix PATH] [--port N] [--bind ADDR] [--poll-us N] [--help]\n"
+"usage: octopusd [--unix PATH] [--port N] [--bind ADDR] [--poll-us N]\n"
+"                [--max-watches N] [--max-conn-watches N] [--help]\n"
 "  --unix PATH   Unix socket (default /run/mk/octopus.sock as root, else\n"
 "                $XDG_RUNTIME_DIR/mk/octopus.sock or /tmp/mk-UID/octopus.sock;\n"
 "                the directory is created; '' for none)\n"
@@ -25,7 +28,10 @@ static void usage(FILE *f)
 "  --bind ADDR   TCP address (default 127.0.0.1)\n"
 "  --poll-us N   after activity, poll for N microseconds before sleeping\n"
 "                (fewer wake-ups under load, costs CPU; default 200, 0: off)\n"
-"Stops cleanly on SIGTERM/SIGINT, removing the socket file.\n");
+"  --max-watches N       triggers and subscriptions in all (default %u)\n"
+"  --max-conn-watches N  ... of one connection (default %u)\n"
+"Stops cleanly on SIGTERM/SIGINT, removing the socket file.\n",
+		MAX_WATCHES, MAX_CONN_WATCHES);
 }
 
 int main(int argc, char **argv)
@@ -35,6 +41,8 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "poll-us", required_argument, NULL, 'P' },
+		{ "max-watches", required_argument, NULL, 'W' },
+		{ "max-conn-watches", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -44,7 +52,7 @@ int main(int argc, char **argv)
 	bool unix_given = false;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "u:p:b:P:h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "u:p:b:P:W:C:h", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'u':
 			o.unix_path = *optarg ? optarg : NULL;
@@ -70,6 +78,24 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.poll_us = (unsigned int)v;
+			break;
+		}
+		case 'W':
+		case 'C': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+
+			if (*end || !*optarg || *optarg == '-' || !v ||
+			    v > SIZE_MAX / 2) {
+				fprintf(stderr, "octopusd: bad --%s: %s\n",
+					opt == 'W' ? "max-watches" :
+						     "max-conn-watches", optarg);
+				return 2;
+			}
+			if (opt == 'W')
+				o.max_watches = (size_t)v;
+			else
+				o.max_conn_watches = (size_t)v;
 			break;
 		}
 		case 'b':

@@ -23,6 +23,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "commands.h"
+#include "pubsub.h"
 #include "server.h"
 #include "triggers.h"
 
@@ -142,7 +143,7 @@ static void store_hook(void *ctx, enum store_op op, const struct oct_record *rec
 
 	if (op == STORE_OP_SET && s->waiters)
 		s->dirty = true;
-	if (s->triggers)
+	if (s->trig_idx.n)
 		triggers_fire(s, op, rec);
 }
 
@@ -205,7 +206,10 @@ static void conn_close(struct server *s, struct conn *c)
 {
 	wlist_unlink(s, c);
 	flush_unlink(s, c);
+	/* Its own triggers go before its ephemeral records: a closed
+	 * connection gets no events. */
 	triggers_drop_conn(s, c);
+	subs_drop_conn(s, c);
 	oct_record_free(c->wait_q);
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -534,6 +538,11 @@ int server_init(struct server *s, const struct server_opts *o)
 
 	memset(s, 0, sizeof(*s));
 	s->poll_ns = (uint64_t)o->poll_us * 1000u;
+	s->max_watches = o->max_watches ? o->max_watches : MAX_WATCHES;
+	s->max_conn_watches = o->max_conn_watches ? o->max_conn_watches :
+						    MAX_CONN_WATCHES;
+	watchidx_init(&s->trig_idx);
+	watchidx_init(&s->sub_idx);
 	s->unix_fd = s->tcp_fd = s->sigfd = s->epfd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
@@ -654,4 +663,6 @@ void server_fini(struct server *s)
 	if (s->st)
 		store_free(s->st);
 	s->st = NULL;
+	watchidx_fini(&s->trig_idx);
+	watchidx_fini(&s->sub_idx);
 }

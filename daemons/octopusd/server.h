@@ -24,6 +24,7 @@
 #include <mk/resp.h>
 
 #include "store.h"
+#include "watchidx.h"
 
 #define CONN_MAX_BULK	(64u << 20)
 #define CONN_MAX_FRAME	(128u << 20)
@@ -31,8 +32,13 @@
 #define CONN_OUT_LOW	(256u << 10)
 /* Push events: a watcher with more than this pending is disconnected. */
 #define CONN_PUSH_MAX	(8u << 20)
+/* Triggers and subscriptions, together: defaults of --max-watches and
+ * --max-conn-watches. */
+#define MAX_WATCHES		(1u << 20)
+#define MAX_CONN_WATCHES	(100u * 1000u)
 
 struct trigger;
+struct sub;
 
 struct conn {
 	int fd;
@@ -49,7 +55,9 @@ struct conn {
 	uint64_t wait_deadline;
 	enum { CONN_RUN, CONN_WAITING, CONN_READY } wstate;
 	struct conn *wprev, *wnext;
-	struct trigger *triggers;	/* its OCT.WATCH triggers */
+	struct trigger *triggers;	/* its triggers */
+	struct sub *subs;		/* its subscriptions */
+	size_t nwatches;		/* triggers + subscriptions */
 	/* On the server's flush list: output queued by another's command. */
 	bool in_flush;
 	struct conn *fprev, *fnext;
@@ -70,8 +78,11 @@ struct server {
 	struct conn *waiters;	/* blocked in OCT.WAIT */
 	struct conn *ready;	/* woken, to resume */
 	bool dirty;		/* a set happened while someone waits */
-	struct trigger *triggers;	/* all triggers */
-	uint64_t next_trigger_id;
+	struct watchidx trig_idx;	/* all triggers */
+	struct watchidx sub_idx;	/* all subscriptions */
+	uint64_t next_watch_id;		/* ids of both, never reused */
+	size_t nwatches;
+	size_t max_watches, max_conn_watches;
 	struct conn *flush;	/* connections with pushed output */
 	bool stop;
 };
@@ -81,6 +92,8 @@ struct server_opts {
 	const char *bind_addr;	/* for TCP */
 	int port;		/* -1: no TCP */
 	unsigned int poll_us;	/* busy-poll after activity; 0: never */
+	size_t max_watches;	/* triggers + subscriptions; 0: default */
+	size_t max_conn_watches;	/* ... of one connection; 0: default */
 };
 
 /* 0, or -1 with a message on stderr. */

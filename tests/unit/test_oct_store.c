@@ -20,6 +20,7 @@
 #include <mk/oct_record.h>
 
 #include "store.h"
+#include "watchidx.h"
 
 static struct oct_record *P(const char *s)
 {
@@ -613,6 +614,173 @@ static void test_random_model(void **state)
 	store_free(st);
 }
 
+/* The watch index ------------------------------------------------------ */
+
+static struct watch *W(const char *q)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	assert_int_equal(watch_init(w, P(q)), OCT_OK);
+	return w;
+}
+
+static void count_cb(struct watch *w, void *ctx)
+{
+	(void)w;
+	(*(size_t *)ctx)++;
+}
+
+/* How many watches of x match r, and how many candidates that tested. */
+static size_t idx_match(struct watchidx *x, const char *rec, uint64_t *visited)
+{
+	struct oct_record *r = P(rec);
+	size_t n = 0, ret;
+	uint64_t v0 = x->visited;
+
+	ret = watchidx_match(x, r, count_cb, &n);
+	assert_int_equal(ret, n);
+	*visited = x->visited - v0;
+	oct_record_free(r);
+	return n;
+}
+
+/*
+ * 20,000 watches that cannot match (other names, other keys) cost a set
+ * nothing: only the rest list and the buckets of the record's name and
+ * keys are visited. Without the index every watch would be.
+ */
+static void test_watchidx_candidates(void **state)
+{
+	enum { N = 10000 };
+	struct watchidx x;
+	struct watch **ws = calloc(2 * N + 8, sizeof(*ws));
+	size_t nw = 0;
+	uint64_t visited;
+	char q[64];
+
+	(void)state;
+	assert_non_null(ws);
+	watchidx_init(&x);
+	for (int i = 0; i < N; i++) {
+		snprintf(q, sizeof(q), "t.%d", i);
+		ws[nw++] = W(q);
+		snprintf(q, sizeof(q), "_ { k%d: _ }", i);
+		ws[nw++] = W(q);
+	}
+	ws[nw++] = W("_");				/* rest */
+	ws[nw++] = W("r'^zz'");				/* rest */
+	ws[nw++] = W("zz.1");				/* name */
+	ws[nw++] = W("_ { a: 1 }");			/* key a */
+	ws[nw++] = W("_ { a: 2 }");			/* key a */
+	ws[nw++] = W("_ { a: _, k7: _ }");		/* key a: k7 is taken */
+	for (size_t i = 0; i < nw; i++)
+		assert_int_equal(watchidx_add(&x, ws[i]), 0);
+	assert_int_equal(x.n, nw);
+
+	assert_int_equal(idx_match(&x, "zz.1 { a: 1 }", &visited), 4);
+	assert_true(visited <= 6);
+	assert_int_equal(idx_match(&x, "other { b: 1 }", &visited), 1);
+	assert_int_equal(visited, 2);
+	assert_int_equal(idx_match(&x, "t.77 { k5: 1, a: 2 }", &visited), 4);
+	assert_true(visited <= 7);
+	assert_int_equal(idx_match(&x, "q { a: 5, k7: 0 }", &visited), 3);
+	assert_true(visited <= 6);
+
+	/* Removal empties and frees buckets; the rest keeps working. */
+	for (size_t i = 0; i < nw; i++)
+		if (i % 2 == 0 || i >= 2 * N)
+			watchidx_del(&x, ws[i]);
+	assert_int_equal(x.n, N);
+	assert_int_equal(idx_match(&x, "zz.1 { a: 1 }", &visited), 0);
+	assert_int_equal(visited, 0);
+	assert_int_equal(idx_match(&x, "n { k9999: 1 }", &visited), 1);
+	assert_int_equal(visited, 1);
+	for (size_t i = 0; i < nw; i++) {
+		watchidx_del(&x, ws[i]);	/* twice is harmless */
+		watch_fini(ws[i]);
+		free(ws[i]);
+	}
+	assert_int_equal(x.n, 0);
+	assert_int_equal(x.nbuckets, 0);
+	watchidx_fini(&x);
+	free(ws);
+}
+
+static bool *model_hits;
+
+static void mark_cb(struct watch *w, void *ctx)
+{
+	struct watch **ws = ctx;
+	size_t i = 0;
+
+	while (ws[i] != w)
+		i++;
+	assert_false(model_hits[i]);	/* no candidate twice */
+	model_hits[i] = true;
+}
+
+/* The index finds exactly what testing every watch finds. */
+static void test_watchidx_model(void **state)
+{
+	enum { NQ = 400, ROUNDS = 3000 };
+	static const char *const names[] = { "a", "b", "a.1", "_", "r'^a'",
+					     "r'1$'" };
+	static const char *const terms[] = { "", "x: _", "x: 1", "y > 2",
+					     "x: 1, y: _", "z: r'^s'",
+					     "y != 3, z: _", "x <= 1.5" };
+	static const char *const recs[] = {
+		"a {}", "a { x: 1 }", "b { y: 5 }", "a.1 { x: 1, y: 3 }",
+		"c { z: 'str' }", "b1 { x: 2, y: 2, z: 'sx' }", "a { w: 1 }",
+	};
+	struct watchidx x;
+	struct watch *ws[NQ];
+	bool in[NQ] = { false }, hits[NQ];
+	uint64_t r = 99;
+	char q[128];
+
+	(void)state;
+	watchidx_init(&x);
+	model_hits = hits;
+	for (int i = 0; i < NQ; i++) {
+		const char *n = names[i % 6], *t = terms[(i / 6) % 8];
+
+		snprintf(q, sizeof(q), "%s { %s }", n, t);
+		ws[i] = W(q);
+	}
+	for (int round = 0; round < ROUNDS; round++) {
+		r = r * 6364136223846793005ull + 1442695040888963407ull;
+		int i = (int)((r >> 33) % NQ);
+
+		if (in[i])
+			watchidx_del(&x, ws[i]);
+		else
+			assert_int_equal(watchidx_add(&x, ws[i]), 0);
+		in[i] = !in[i];
+		if (round % 10)
+			continue;
+		for (size_t k = 0; k < sizeof(recs) / sizeof(recs[0]); k++) {
+			struct oct_record *rec = P(recs[k]);
+
+			memset(hits, 0, sizeof(hits));
+			watchidx_match(&x, rec, mark_cb, ws);
+			for (int j = 0; j < NQ; j++)
+				if (hits[j] != (in[j] && watch_match(ws[j], rec)))
+					fail_msg("%s: watch %d (%s) %s", recs[k], j,
+						 oct_print(ws[j]->q, NULL),
+						 hits[j] ? "matched wrongly" :
+							   "missed");
+			oct_record_free(rec);
+		}
+	}
+	for (int i = 0; i < NQ; i++) {
+		watchidx_del(&x, ws[i]);
+		watch_fini(ws[i]);
+		free(ws[i]);
+	}
+	watchidx_fini(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +792,8 @@ int main(void)
 		cmocka_unit_test(test_indexes),
 		cmocka_unit_test(test_regex_cache),
 		cmocka_unit_test(test_random_model),
+		cmocka_unit_test(test_watchidx_candidates),
+		cmocka_unit_test(test_watchidx_model),
 	};
 
 	return cmocka_run_group_tests_name("oct_store", tests, NULL, NULL);
