@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* libmk's Octopus client (<mk/octopus.h>): one request, one reply. */
+/*
+ * libmk's Octopus client (<mk/octopus.h>): one request, one reply, and the
+ * record-store calls with or without a trigger (events.c delivers events).
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,14 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <mk/octopus.h>
-
-struct mk_oct {
-	int fd;
-	struct mk_resp_reader *in;
-	struct mk_resp_buf out;
-	char *err;		/* the server's last error message */
-};
+#include "client_impl.h"
+#include "../internal.h"
 
 const char *mk_oct_default_socket(void)
 {
@@ -50,6 +47,8 @@ static int oct_new(struct mk_oct **out, int fd)
 	}
 	c->fd = fd;
 	mk_resp_buf_init(&c->out, 2);
+	/* With one CPU the daemon cannot answer while we spin. */
+	c->spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? mk_default_spin_ns() : 0;
 	*out = c;
 	return 0;
 }
@@ -108,6 +107,7 @@ void mk_oct_close(struct mk_oct *c)
 	mk_resp_reader_free(c->in);
 	mk_resp_buf_free(&c->out);
 	free(c->err);
+	oct_free_events(c);
 	free(c);
 }
 
@@ -132,10 +132,10 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+
 int mk_oct_command(struct mk_oct *c, size_t argc, const char *const *argv,
 		   const struct mk_resp_value **reply)
 {
-	ssize_t n;
 	int ret;
 
 	if (!c || !argc || !argv || !reply)
@@ -147,16 +147,12 @@ int mk_oct_command(struct mk_oct *c, size_t argc, const char *const *argv,
 	if (ret)
 		return ret;
 	for (;;) {
-		ret = mk_resp_reader_next(c->in, reply);
-		if (ret == 1)
-			return 0;
+		ret = octc_parse(c, reply);
+		if (ret)
+			return ret < 0 ? ret : 0;
+		ret = oct_read_more(c, -1);
 		if (ret < 0)
-			return ret == -ENOMEM ? -ENOMEM : -EPROTO;
-		n = mk_resp_reader_read_fd(c->in, c->fd);
-		if (n == 0)
-			return -EPIPE;
-		if (n < 0 && n != -EINTR)
-			return (int)n;
+			return ret;
 	}
 }
 
@@ -164,7 +160,7 @@ int mk_oct_command(struct mk_oct *c, size_t argc, const char *const *argv,
  * "-CODE message": an Octopus code comes back as itself (positive), the
  * server not knowing the command as -EOPNOTSUPP, anything else -EPROTO.
  */
-static int reply_error(struct mk_oct *c, const struct mk_resp_value *v)
+int oct_value_error(struct mk_oct *c, const struct mk_resp_value *v)
 {
 	const char *sp = memchr(v->str, ' ', v->len);
 	size_t clen = sp ? (size_t)(sp - v->str) : v->len;
@@ -183,16 +179,35 @@ static int reply_error(struct mk_oct *c, const struct mk_resp_value *v)
 	return -EPROTO;
 }
 
-/* Runs a command; errors the server answered become return codes. */
-static int call(struct mk_oct *c, const struct mk_resp_value **v, size_t argc,
-		const char *const *argv)
+static bool is_error(const struct mk_resp_value *v)
+{
+	return v->type == MK_RESP_ERROR || v->type == MK_RESP_BULK_ERROR;
+}
+
+int oct_call(struct mk_oct *c, const struct mk_resp_value **v, size_t argc,
+	     const char *const *argv)
 {
 	int ret = mk_oct_command(c, argc, argv, v);
 
 	if (ret)
 		return ret;
-	if ((*v)->type == MK_RESP_ERROR || (*v)->type == MK_RESP_BULK_ERROR)
-		return reply_error(c, *v);
+	return is_error(*v) ? oct_value_error(c, *v) : 0;
+}
+
+int oct_resp3(struct mk_oct *c)
+{
+	const char *argv[] = { "HELLO", "3" };
+	const struct mk_resp_value *v;
+	int ret;
+
+	if (c->resp3)
+		return 0;
+	ret = oct_call(c, &v, 2, argv);
+	if (ret)
+		return ret;
+	if (v->type != MK_RESP_MAP)
+		return -EPROTO;
+	c->resp3 = true;
 	return 0;
 }
 
@@ -201,23 +216,93 @@ static bool is_ok(const struct mk_resp_value *v)
 	return v->type == MK_RESP_SIMPLE && v->len == 2 && !memcmp(v->str, "OK", 2);
 }
 
-int mk_oct_get(struct mk_oct *c, const char *query, char **record)
+static bool is_text(const struct mk_resp_value *v)
 {
-	const char *argv[] = { "OCT.GET", query };
+	return v->type == MK_RESP_BULK || v->type == MK_RESP_SIMPLE;
+}
+
+/*
+ * Runs the command @argv, with @t's WATCH clause when @t is not NULL; the
+ * operation's own result is left in *@res (an error becomes the return
+ * code). With @t, the reply is [result, id or null] and the trigger is
+ * registered before anything else is read, so none of its events is
+ * dropped.
+ */
+static int op(struct mk_oct *c, const char **argv, size_t argc,
+	      const struct mk_oct_trigger *t, const struct mk_resp_value **res,
+	      uint64_t *tid)
+{
+	static const char *const modes[] = { NULL, "ON_SET", "ON_DEL", "ON_SET,ON_DEL" };
+	const struct mk_resp_value *v, *id;
+	int ret;
+
+	if (!c)
+		return -EINVAL;
+	if (!t) {
+		ret = mk_oct_command(c, argc, argv, res);
+		if (ret)
+			return ret;
+		return is_error(*res) ? oct_value_error(c, *res) : 0;
+	}
+	if (!tid || t->mode.bits < 1 || t->mode.bits > 3)
+		return -EINVAL;
+	*tid = 0;
+	argv[argc++] = "WATCH";
+	argv[argc++] = modes[t->mode.bits];
+	if (t->persist.persist)
+		argv[argc++] = "PERSIST";
+	if (t->in_case.code >= 0) {
+		argv[argc++] = "IF";
+		argv[argc] = oct_err_name(t->in_case.code);
+		if (!argv[argc++])
+			return -EINVAL;
+	}
+	ret = oct_resp3(c);
+	if (ret)
+		return ret;
+	ret = mk_oct_command(c, argc, argv, &v);
+	if (ret)
+		return ret;
+	if (is_error(v))
+		return oct_value_error(c, v);
+	if (v->type != MK_RESP_ARRAY || v->n != 2)
+		return -EPROTO;
+	id = &v->elems[1];
+	if (id->type == MK_RESP_INTEGER && id->integer > 0) {
+		ret = oct_register(c, (uint64_t)id->integer, false, t->target);
+		if (ret)
+			return ret;
+		*tid = (uint64_t)id->integer;
+	} else if (id->type != MK_RESP_NULL) {
+		return -EPROTO;
+	}
+	*res = &v->elems[0];
+	return is_error(*res) ? oct_value_error(c, *res) : 0;
+}
+
+int mk_oct_get_watch(struct mk_oct *c, const char *query,
+		     const struct mk_oct_trigger *t, char **record, uint64_t *tid)
+{
+	const char *argv[10] = { "OCT.GET", query };
 	const struct mk_resp_value *v;
 	int ret;
 
 	if (!query || !record)
 		return -EINVAL;
-	ret = call(c, &v, 2, argv);
+	ret = op(c, argv, 2, t, &v, tid);
 	if (ret)
 		return ret;
 	if (v->type == MK_RESP_NULL)
 		return OCT_ERR_NO_RECORD;
-	if (v->type != MK_RESP_BULK && v->type != MK_RESP_SIMPLE)
+	if (!is_text(v))
 		return -EPROTO;
 	*record = strndup(v->str, v->len);
 	return *record ? 0 : -ENOMEM;
+}
+
+int mk_oct_get(struct mk_oct *c, const char *query, char **record)
+{
+	return mk_oct_get_watch(c, query, NULL, record, NULL);
 }
 
 void mk_oct_free_names(char **names, size_t n)
@@ -227,19 +312,21 @@ void mk_oct_free_names(char **names, size_t n)
 	free(names);
 }
 
-int mk_oct_names(struct mk_oct *c, const char *query, char ***names, size_t *n)
+int mk_oct_names_watch(struct mk_oct *c, const char *query,
+		       const struct mk_oct_trigger *t, char ***names, size_t *n,
+		       uint64_t *tid)
 {
-	const char *argv[] = { "OCT.NAMES", query };
+	const char *argv[10] = { "OCT.NAMES", query };
 	const struct mk_resp_value *v;
 	char **out;
 	int ret;
 
 	if (!query || !names || !n)
 		return -EINVAL;
-	ret = call(c, &v, 2, argv);
+	ret = op(c, argv, 2, t, &v, tid);
 	if (ret)
 		return ret;
-	if (v->type != MK_RESP_ARRAY)
+	if (v->type != MK_RESP_ARRAY && v->type != MK_RESP_SET)
 		return -EPROTO;
 	out = calloc(v->n + 1, sizeof(*out));
 	if (!out)
@@ -247,7 +334,7 @@ int mk_oct_names(struct mk_oct *c, const char *query, char ***names, size_t *n)
 	for (size_t i = 0; i < v->n; i++) {
 		const struct mk_resp_value *e = &v->elems[i];
 
-		if (e->type != MK_RESP_BULK && e->type != MK_RESP_SIMPLE) {
+		if (!is_text(e)) {
 			mk_oct_free_names(out, i);
 			return -EPROTO;
 		}
@@ -262,25 +349,32 @@ int mk_oct_names(struct mk_oct *c, const char *query, char ***names, size_t *n)
 	return 0;
 }
 
-int mk_oct_set(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags,
-	       char **name)
+int mk_oct_names(struct mk_oct *c, const char *query, char ***names, size_t *n)
 {
-	const char *argv[4] = { "OCT.SET", record };
+	return mk_oct_names_watch(c, query, NULL, names, n, NULL);
+}
+
+int mk_oct_set_watch(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags,
+		     const struct mk_oct_trigger *t, char **name, uint64_t *tid)
+{
+	const char *argv[12] = { "OCT.SET", record };
 	const struct mk_resp_value *v;
 	size_t argc = 2;
 	int ret;
 
+	if (name)
+		*name = NULL;
 	if (!record || (flags & ~(MK_OCT_SET_SEQ | MK_OCT_SET_EPHEMERAL)))
 		return -EINVAL;
 	if (flags & MK_OCT_SET_SEQ)
 		argv[argc++] = "SEQ";
 	if (flags & MK_OCT_SET_EPHEMERAL)
 		argv[argc++] = "EPHEMERAL";
-	ret = call(c, &v, argc, argv);
+	ret = op(c, argv, argc, t, &v, tid);
 	if (ret)
 		return ret;
 	if (flags & MK_OCT_SET_SEQ) {
-		if (v->type != MK_RESP_BULK && v->type != MK_RESP_SIMPLE)
+		if (!is_text(v))
 			return -EPROTO;
 		if (name) {
 			*name = strndup(v->str, v->len);
@@ -289,38 +383,83 @@ int mk_oct_set(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags
 		}
 		return 0;
 	}
-	if (name)
-		*name = NULL;
 	return is_ok(v) ? 0 : -EPROTO;
 }
 
-int mk_oct_del(struct mk_oct *c, const char *query)
+int mk_oct_set(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags,
+	       char **name)
 {
-	const char *argv[] = { "OCT.DEL", query };
+	return mk_oct_set_watch(c, record, flags, NULL, name, NULL);
+}
+
+int mk_oct_del_watch(struct mk_oct *c, const char *query,
+		     const struct mk_oct_trigger *t, uint64_t *tid)
+{
+	const char *argv[10] = { "OCT.DEL", query };
 	const struct mk_resp_value *v;
 	int ret;
 
 	if (!query)
 		return -EINVAL;
-	ret = call(c, &v, 2, argv);
+	ret = op(c, argv, 2, t, &v, tid);
 	if (ret)
 		return ret;
 	return is_ok(v) ? 0 : -EPROTO;
 }
 
-int mk_oct_exists(struct mk_oct *c, const char *query, bool *found)
+int mk_oct_del(struct mk_oct *c, const char *query)
 {
-	const char *argv[] = { "OCT.EXISTS", query };
+	return mk_oct_del_watch(c, query, NULL, NULL);
+}
+
+int mk_oct_exists_watch(struct mk_oct *c, const char *query,
+			const struct mk_oct_trigger *t, bool *found, uint64_t *tid)
+{
+	const char *argv[10] = { "OCT.EXISTS", query };
 	const struct mk_resp_value *v;
 	int ret;
 
 	if (!query || !found)
 		return -EINVAL;
-	ret = call(c, &v, 2, argv);
+	ret = op(c, argv, 2, t, &v, tid);
 	if (ret)
 		return ret;
-	if (v->type != MK_RESP_INTEGER || (v->integer != 0 && v->integer != 1))
+	if (v->type == MK_RESP_BOOLEAN || (v->type == MK_RESP_INTEGER &&
+					   (v->integer == 0 || v->integer == 1))) {
+		*found = v->integer;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+int mk_oct_exists(struct mk_oct *c, const char *query, bool *found)
+{
+	return mk_oct_exists_watch(c, query, NULL, found, NULL);
+}
+
+int mk_oct_wait_for(struct mk_oct *c, const char *query, long timeout_ms,
+		    char **record)
+{
+	char ms[24];
+	const char *argv[] = { "OCT.WAIT", query, ms };
+	const struct mk_resp_value *v;
+	int ret;
+
+	if (!query || !record)
+		return -EINVAL;
+	if (timeout_ms == 0) {
+		ret = mk_oct_get(c, query, record);
+		return ret == OCT_ERR_NO_RECORD ? -ETIMEDOUT : ret;
+	}
+	/* The server's 0 is "forever". */
+	snprintf(ms, sizeof(ms), "%ld", timeout_ms < 0 ? 0 : timeout_ms);
+	ret = oct_call(c, &v, 3, argv);
+	if (ret)
+		return ret;
+	if (v->type == MK_RESP_NULL)
+		return -ETIMEDOUT;
+	if (!is_text(v))
 		return -EPROTO;
-	*found = v->integer;
-	return 0;
+	*record = strndup(v->str, v->len);
+	return *record ? 0 : -ENOMEM;
 }

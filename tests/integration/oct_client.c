@@ -4,23 +4,244 @@
  * Prints TAP.
  */
 #include <errno.h>
+#include <poll.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <mk/octopus.h>
 
 static int n, failed;
 
+/* cond is evaluated once: it may have side effects. */
 #define CHECK(cond, ...) do {						\
+	bool ok_ = (cond);						\
 	n++;								\
-	if (!(cond))							\
+	if (!ok_)							\
 		failed++;						\
-	printf("%sok %d - ", (cond) ? "" : "not ", n);			\
+	printf("%sok %d - ", ok_ ? "" : "not ", n);			\
 	printf(__VA_ARGS__);						\
 	printf("\n");							\
 } while (0)
+
+/* What a handler saw. */
+struct seen {
+	int events, sets, dels, removed, last;
+	uint64_t id;
+	char rec[256];
+};
+
+static void handler(struct mk_oct *c, const struct mk_oct_event *ev, void *state)
+{
+	struct seen *s = state;
+
+	(void)c;
+	s->events++;
+	s->sets += ev->type == MK_OCT_EV_SET || ev->type == MK_OCT_EV_PUBLISH;
+	s->dels += ev->type == MK_OCT_EV_DEL;
+	s->removed += ev->type == MK_OCT_EV_REMOVED;
+	s->last += ev->last;
+	s->id = ev->id;
+	snprintf(s->rec, sizeof(s->rec), "%s", ev->record ? ev->record : "");
+}
+
+/* Runs handlers until nothing more comes for @ms. */
+static int drain(struct mk_oct *c, long ms)
+{
+	int total = 0, r;
+
+	while ((r = mk_oct_dispatch(c, ms)) > 0)
+		total += r;
+	return r < 0 ? r : total;
+}
+
+/* Barrelfish's getset test: constraints and regexes through the client. */
+static void test_getset(struct mk_oct *c)
+{
+	static const char *const recs[] = {
+		"bf.object1 { weight: 10 }",
+		"bf.object2 { weight: 20 }",
+		"bf.object3 { attr: 'Somestring', weight: 9, fl: 12.0 }",
+		"bf.object4 { attr: 'Somestring', fl: 12.0, weight: 20 }",
+	};
+	char *rec = NULL, **names = NULL, *sval = NULL, *nm = NULL;
+	int64_t w = 0;
+	double fl = 0;
+	size_t nn = 0;
+	int ret;
+
+	for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++)
+		mk_oct_set(c, recs[i], MK_OCT_SET_PLAIN, NULL);
+	ret = mk_oct_names(c, "r'^bf\\.' { weight >= 10 }", &names, &nn);
+	CHECK(!ret && nn == 3 && !strcmp(names[0], "bf.object1") &&
+	      !strcmp(names[2], "bf.object4"), "names with a constraint: %zu", nn);
+	mk_oct_free_names(names, nn);
+	ret = mk_oct_get(c, "_ { attr: r'^Some', weight < 10 }", &rec);
+	CHECK(!ret && rec && !strncmp(rec, "bf.object3 ", 11), "get by a value regex and a "
+	      "constraint: %s", rec ? rec : "?");
+	free(rec);
+	rec = NULL;
+	ret = mk_oct_get(c, "_ { fl > 11.0, weight == 20 }", &rec);
+	CHECK(!ret && rec && !strcmp(rec, "bf.object4 { attr: 'Somestring', fl: 12.0, weight: 20 }"),
+	      "float and int constraints, printed sorted: %s", rec ? rec : "?");
+	ret = oct_read(rec, "%s { weight: %d, attr: %s, fl: %f }", &nm, &w, &sval, &fl);
+	CHECK(ret == OCT_OK && nm && !strcmp(nm, "bf.object4") && w == 20 && sval &&
+	      !strcmp(sval, "Somestring") && fl == 12.0,
+	      "oct_read reads the record back (%%s %%d %%s %%f)");
+	CHECK(oct_read(rec, "_ { nothing: %d }", &w) == OCT_ERR_UNKNOWN_ATTRIBUTE &&
+	      oct_read(rec, "_ { attr: %d }", &w) == OCT_ERR_TYPE_MISMATCH,
+	      "oct_read: a missing attribute, a type mismatch");
+	free(rec);
+	free(nm);
+	free(sval);
+	ret = mk_oct_set(c, "bf.object2 { weight: 25, weight == 20 }", MK_OCT_SET_PLAIN, NULL);
+	CHECK(!ret, "a conditional set that holds (%d)", ret);
+	ret = mk_oct_set(c, "bf.object2 { weight: 30, weight == 20 }", MK_OCT_SET_PLAIN, NULL);
+	CHECK(ret == OCT_ERR_CONSTRAINT_MISMATCH, "and the same again does not (%d)", ret);
+}
+
+static void test_triggers(struct mk_oct *c, struct mk_oct *other)
+{
+	struct mk_oct_trigger once = mk_oct_mktrigger(MK_OCT_IF(OCT_ERR_NO_RECORD), MK_OCT_ON_SET,
+						      MK_OCT_ONCE, MK_OCT_HANDLER(handler, NULL));
+	struct mk_oct_trigger pers = mk_oct_mktrigger(MK_OCT_ALWAYS, MK_OCT_ON_SET_DEL,
+						      MK_OCT_PERSIST, MK_OCT_HANDLER(handler, NULL));
+	struct mk_oct_trigger ifok = mk_oct_mktrigger(MK_OCT_IF_OK, MK_OCT_ON_DEL,
+						      MK_OCT_ONCE, MK_OCT_QUEUE);
+	struct seen a = { 0 }, b = { 0 };
+	struct mk_oct_event ev;
+	uint64_t tid = 0, tid2 = 0;
+	char *rec = NULL, **names;
+	size_t nn;
+	bool found = true;
+	int ret;
+
+	once.target.state = &a;
+	ret = mk_oct_exists_watch(c, "trg.one", &once, &found, &tid);
+	CHECK(!ret && !found && tid > 0, "exists with a one-shot trigger, IF NO_RECORD: "
+	      "not found, installed (id %llu)", (unsigned long long)tid);
+	mk_oct_set(other, "trg.one { v: 1 }", MK_OCT_SET_PLAIN, NULL);
+	mk_oct_set(other, "trg.one { v: 2 }", MK_OCT_SET_PLAIN, NULL);
+	CHECK(drain(c, 100) == 1 && a.events == 1 && a.sets == 1 && a.last == 1 &&
+	      a.id == tid && !strcmp(a.rec, "trg.one { v: 1 }"),
+	      "the one-shot handler ran once, with the record and 'last' (%d events, %s)",
+	      a.events, a.rec);
+	ret = mk_oct_exists_watch(c, "trg.one", &once, &found, &tid);
+	CHECK(!ret && found && tid == 0, "IF NO_RECORD on a record that exists: no trigger");
+
+	pers.target.state = &b;
+	ret = mk_oct_get_watch(c, "r'^trg\\.p' { n: _ }", &pers, &rec, &tid);
+	CHECK(ret == OCT_ERR_NO_RECORD && tid > 0,
+	      "get with a persistent trigger, always: NO_RECORD, installed anyway");
+	for (int i = 0; i < 3; i++) {
+		char r[64];
+
+		snprintf(r, sizeof(r), "trg.p%d { n: %d }", i, i);
+		mk_oct_set(other, r, MK_OCT_SET_PLAIN, NULL);
+	}
+	mk_oct_set(other, "trg.q { n: 9 }", MK_OCT_SET_PLAIN, NULL);	/* no match */
+	mk_oct_del(other, "trg.p1");
+	CHECK(drain(c, 100) == 4 && b.sets == 3 && b.dels == 1 && b.last == 0,
+	      "the persistent trigger saw 3 sets and 1 delete, nothing else");
+	/* Our own set: the event comes before the reply, the handler later. */
+	CHECK(!mk_oct_set(c, "trg.p7 { n: 7 }", MK_OCT_SET_PLAIN, NULL) && b.events == 4 &&
+	      mk_oct_pending(c), "an event that came with a reply waits, queued");
+	CHECK(drain(c, 50) == 1 && b.sets == 4, "and is dispatched later");
+	CHECK(!mk_oct_rmtrigger(c, tid) && drain(c, 100) == 1 && b.removed == 1 && b.last == 1,
+	      "removing it: the final REMOVED event reaches the handler");
+	mk_oct_set(other, "trg.p8 { n: 8 }", MK_OCT_SET_PLAIN, NULL);
+	CHECK(drain(c, 100) == 0 && b.events == 6, "and then nothing more");
+	CHECK(mk_oct_rmtrigger(c, tid) == OCT_ERR_INVALID_ID, "removing it again: INVALID_ID");
+
+	/* A queue target, read with next_event, and the event loop's fd. */
+	ret = mk_oct_names_watch(c, "r'^trg\\.p'", &ifok, &names, &nn, &tid);
+	CHECK(!ret && nn == 4 && tid > 0, "names with a trigger IF OK: %zu names", nn);
+	if (!ret)
+		mk_oct_free_names(names, nn);
+	ret = mk_oct_del_watch(c, "trg.nothing", &ifok, &tid2);
+	CHECK(ret == OCT_ERR_NO_RECORD && tid2 == 0, "del of nothing with a trigger IF OK: "
+	      "NO_RECORD, not installed");
+	mk_oct_del(other, "trg.p0");
+	{
+		struct pollfd pfd = { .fd = mk_oct_fd(c), .events = POLLIN };
+
+		CHECK(poll(&pfd, 1, 2000) == 1, "the connection's fd polls readable for an event");
+	}
+	/* 0: what the socket holds now, which poll said is something. */
+	ret = mk_oct_next_event(c, 0, &ev);
+	CHECK(ret == 1 && ev.type == MK_OCT_EV_DEL && ev.id == tid && ev.last &&
+	      !strcmp(ev.record, "trg.p0 { n: 0 }"), "next_event: ON_DEL of trg.p0, last");
+	CHECK(mk_oct_next_event(c, 50, &ev) == 0, "then none (timeout)");
+	ret = mk_oct_set_watch(c, "trg.s { v: 1 }", MK_OCT_SET_PLAIN, &ifok, NULL, &tid);
+	CHECK(!ret && tid > 0 && !mk_oct_del(other, "trg.s") && mk_oct_next_event(c, 1000, &ev) == 1 &&
+	      ev.id == tid, "set with a trigger on its own record sees its deletion");
+	free(rec);
+}
+
+/* Barrelfish's pubsub test: four subscriptions, seven publications. */
+static void test_pubsub(struct mk_oct *c, struct mk_oct *pub)
+{
+	static const char *const queries[4] = {
+		"r'^ps\\.' { n: _ }", "_ { n > 3 }", "_ { color: 'red' }", "ps.x3",
+	};
+	static const int want[4] = { 7, 4, 2, 1 };
+	struct seen s[4] = { { 0 } };
+	uint64_t sid[4];
+	char *rec = NULL;
+	size_t delivered, total = 0;
+	int ret = 0, ok = 1;
+
+	for (int i = 0; i < 4; i++)
+		ret |= mk_oct_subscribe(c, queries[i], MK_OCT_HANDLER(handler, &s[i]), &sid[i]);
+	CHECK(!ret, "four subscriptions");
+	for (int i = 1; i <= 7; i++) {
+		char r[64];
+
+		snprintf(r, sizeof(r), "ps.x%d { n: %d, color: %s }", i, i,
+			 i % 3 ? "'blue'" : "'red'");
+		ret = mk_oct_publish(pub, r, &delivered);
+		ok &= !ret;
+		total += delivered;
+	}
+	CHECK(ok && total == 14, "seven publications, 14 deliveries in all (%zu)", total);
+	drain(c, 100);
+	for (int i = 0; i < 4; i++)
+		CHECK(s[i].events == want[i] && s[i].id == sid[i], "subscription '%s' got %d (%d)",
+		      queries[i], want[i], s[i].events);
+	CHECK(mk_oct_get(pub, "ps.x1", &rec) == OCT_ERR_NO_RECORD, "nothing published was stored");
+	CHECK(!mk_oct_unsubscribe(c, sid[0]) && !mk_oct_publish(pub, "ps.x9 { n: 1 }", &delivered) &&
+	      delivered == 0, "unsubscribed: a publication reaches nobody");
+	CHECK(mk_oct_unsubscribe(c, sid[0]) == OCT_ERR_INVALID_ID, "unsubscribing again: INVALID_ID");
+}
+
+static void test_wait_for(struct mk_oct *c, const char *sock)
+{
+	char *rec = NULL;
+	pid_t pid;
+	int st;
+
+	CHECK(mk_oct_wait_for(c, "wf.none", 100, &rec) == -ETIMEDOUT, "wait_for times out");
+	CHECK(mk_oct_wait_for(c, "wf.none", 0, &rec) == -ETIMEDOUT, "wait_for 0 does not wait");
+	pid = fork();
+	if (pid == 0) {
+		struct mk_oct *o;
+		struct timespec ts = { 0, 50000000 };
+
+		nanosleep(&ts, NULL);
+		if (mk_oct_connect(&o, sock) || mk_oct_set(o, "wf.rec { ready: true }",
+							   MK_OCT_SET_PLAIN, NULL))
+			_exit(1);
+		mk_oct_close(o);
+		_exit(0);
+	}
+	CHECK(!mk_oct_wait_for(c, "_ { ready: true }", 5000, &rec) && rec &&
+	      !strcmp(rec, "wf.rec { ready: true }"), "wait_for wakes when a match is set");
+	free(rec);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st), "the setter ran");
+}
 
 int main(int argc, char **argv)
 {
@@ -107,6 +328,13 @@ int main(int argc, char **argv)
 
 	CHECK(!mk_oct_command(c, 1, bad, &v) && v->type == MK_RESP_ERROR,
 	      "an unknown command is an error reply");
+
+	test_getset(c);
+	CHECK(!mk_oct_connect(&eph, argv[1]), "a second connection");
+	test_triggers(c, eph);
+	test_pubsub(c, eph);
+	test_wait_for(c, argv[1]);
+	mk_oct_close(eph);
 	mk_oct_close(c);
 	printf("1..%d\n", n);
 	return failed != 0;

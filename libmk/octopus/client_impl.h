@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The Octopus client's connection, shared by client.c, events.c, recipes.c. */
+#ifndef MK_OCT_CLIENT_IMPL_H
+#define MK_OCT_CLIENT_IMPL_H
+
+#include <stdint.h>
+
+#include <mk/octopus.h>
+
+/* An event read off the wire, waiting to be delivered. */
+struct oct_pend {
+	struct oct_pend *next;
+	struct mk_oct_event ev;
+	char *rec;
+	struct mk_oct_target target;
+};
+
+struct oct_queue {
+	struct oct_pend *head, **tail;
+};
+
+/* Where the events of one trigger or subscription go. */
+struct oct_reg {
+	uint64_t id;
+	bool sub;
+	struct mk_oct_target target;
+};
+
+struct mk_oct {
+	int fd;
+	struct mk_resp_reader *in;
+	struct mk_resp_buf out;
+	char *err;		/* the server's last error message */
+	bool resp3;		/* HELLO 3 done: pushes cannot pass for replies */
+	struct oct_reg *regs;
+	size_t nregs, regcap;
+	struct oct_queue handled;	/* for handlers (mk_oct_dispatch) */
+	struct oct_queue queued;	/* for mk_oct_next_event */
+	struct oct_queue internal;	/* for the recipes' own waits */
+	struct oct_pend *returned;	/* the last event next_event gave */
+	uint64_t spin_ns;	/* look for a reply this long before blocking */
+};
+
+/*
+ * The target of the recipes' triggers: their events go to c->internal and
+ * are taken by oct_wait_event(), never shown to the application.
+ */
+void oct_internal_handler(struct mk_oct *c, const struct mk_oct_event *ev, void *state);
+#define OCT_INTERNAL	MK_OCT_HANDLER(oct_internal_handler, NULL)
+
+/* A command whose error reply becomes an Octopus code or -errno. */
+int oct_call(struct mk_oct *c, const struct mk_resp_value **v, size_t argc,
+	     const char *const *argv);
+/* An error value as a return code (message kept for mk_oct_error()). */
+int oct_value_error(struct mk_oct *c, const struct mk_resp_value *v);
+/* Switches the connection to RESP3 once, before anything installs triggers. */
+int oct_resp3(struct mk_oct *c);
+/*
+ * Parses what is buffered: pushes are queued; 1 and *@reply for another
+ * value (an error when @reply is NULL: nothing was asked), 0 when nothing
+ * complete is left.
+ */
+int octc_parse(struct mk_oct *c, const struct mk_resp_value **reply);
+/* One read, after waiting up to @timeout_ms (<0 forever): 1, 0 timeout, -errno. */
+int oct_read_more(struct mk_oct *c, long timeout_ms);
+int oct_register(struct mk_oct *c, uint64_t id, bool sub, struct mk_oct_target target);
+void oct_unregister(struct mk_oct *c, uint64_t id, bool sub);
+void oct_free_events(struct mk_oct *c);
+/*
+ * Waits up to @timeout_ms (<0 forever) for an internal event of trigger
+ * @tid and drops it: 1, 0 after the timeout, or -errno.
+ */
+int oct_wait_event(struct mk_oct *c, uint64_t tid, long timeout_ms);
+/* Removes an internal one-shot trigger that may have fired already. */
+int oct_drop_trigger(struct mk_oct *c, uint64_t tid);
+/* Milliseconds left until @deadline_ns (CLOCK_MONOTONIC); -1 for none. */
+long oct_ms_left(int64_t deadline_ns);
+int64_t oct_deadline(long timeout_ms);
+
+#endif
