@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# libmk's Octopus client and octctl against a real octopusd (the normal and
-# the ASan+UBSan build of the daemon), on a private Unix socket.
+# libmk's Octopus client and octctl against a real octopusd (the normal
+# build, then the ASan+UBSan build of the daemon with the ASan+UBSan client
+# if built), on a private Unix socket. The recipes: oct_recipes.t.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 b=${MK_BUILD:-build}
@@ -9,17 +10,39 @@ pid=
 stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=; }
 trap 'stop; rm -rf "$dir"' EXIT
 
-for daemon in "$b/bin/octopusd" "$b/asan/bin/octopusd"; do
+# wait_for_file FILE PATTERN: up to 5 s for PATTERN to show up in FILE.
+wait_for_file() {
+	for _ in $(seq 250); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
+	return 1
+}
+
+# Barrelfish swapped a trigger's mode and binding unnoticed (one C type):
+# here the right order compiles and a swapped one does not.
+trig() {
+	printf '#include <mk/octopus.h>\nint main(void) { struct mk_oct_trigger t = mk_oct_mktrigger(%s); (void)t; return 0; }\n' "$1" |
+		${CC:-cc} -std=c11 -Wall -Werror -Ilibmk/include -fsyntax-only -x c -
+}
+check "mk_oct_mktrigger(cond, mode, persistence, target) compiles" \
+	trig "MK_OCT_IF_OK, MK_OCT_ON_SET, MK_OCT_ONCE, MK_OCT_QUEUE"
+check "a swapped mode and persistence does not compile" \
+	sh -c "! { $(declare -f trig); trig 'MK_OCT_IF_OK, MK_OCT_ONCE, MK_OCT_ON_SET, MK_OCT_QUEUE'; } 2>/dev/null"
+check "a swapped condition and target does not compile" \
+	sh -c "! { $(declare -f trig); trig 'MK_OCT_QUEUE, MK_OCT_ON_SET, MK_OCT_ONCE, MK_OCT_IF_OK'; } 2>/dev/null"
+
+for build in "$b" "$b/asan"; do
+	daemon=$build/bin/octopusd
 	if [ ! -x "$daemon" ]; then
 		skip "$daemon not built"
 		continue
 	fi
+	# The client programs of the same build when there are, else ours.
+	cb=$build; [ -x "$cb/tests/integration/oct_client" ] || cb=$b
 	sock=$dir/octopus.sock
 	"$daemon" --unix "$sock" 2>"$dir/daemon.log" &
 	pid=$!
 	for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-	check "libmk client against $daemon" "$b/tests/integration/oct_client" "$sock"
-	o="$b/bin/octctl -s $sock"
+	check "libmk client against $daemon" "$cb/tests/integration/oct_client" "$sock"
+	o="$cb/bin/octctl -s $sock"
 	check "octctl set --seq prints the new name" \
 		sh -c "$o set --seq 'ctl.dev. { v: 1 }' | grep -qx ctl.dev.0"
 	check "octctl get prints the record" \
@@ -28,6 +51,75 @@ for daemon in "$b/bin/octopusd" "$b/asan/bin/octopusd"; do
 		sh -c "$o exists nothing; test \$? -eq 1"
 	check "octctl reports a parse error with exit 1" \
 		sh -c "out=\$($o get 'x {' 2>&1); rc=\$?; echo \"\$out\" | grep -q PARSER_FAIL && test \$rc -eq 1"
+	check "octctl --help lists every command" \
+		sh -c "h=\$($o --help); for c in get names set del exists wait watch publish subscribe lock barrier; do echo \"\$h\" | grep -q \"^  \$c \" || exit 1; done"
+
+	check "octctl wait --timeout exits 1 when nothing comes" \
+		sh -c "$o wait ctl.none --timeout 100; test \$? -eq 1"
+	$o wait 'ctl.w { ready: true }' >"$dir/wait.out" 2>&1 &
+	wpid=$!
+	sleep 0.1
+	$o set 'ctl.w { ready: false }'
+	$o set 'ctl.w { ready: true }'
+	wait $wpid
+	check "octctl wait prints the record once it matches" grep -qx "ctl.w { ready: true }" "$dir/wait.out"
+
+	$o watch 'ctl.t' --on set -n 5 >"$dir/watch1.out" 2>"$dir/watch1.err" &
+	wpid=$!
+	wait_for_file "$dir/watch1.err" watching
+	$o set 'ctl.t { v: 1 }'
+	$o set 'ctl.t { v: 2 }'
+	wait $wpid
+	check "octctl watch: a one-shot trigger prints one event and ends" \
+		sh -c "test \"\$(cat '$dir/watch1.out')\" = 'ON_SET ctl.t { v: 1 }'"
+	$o watch "r'^ctl\\.p'" --persist -n 3 >"$dir/watch2.out" 2>"$dir/watch2.err" &
+	wpid=$!
+	wait_for_file "$dir/watch2.err" watching
+	$o set 'ctl.p1 { v: 1 }'
+	$o set 'ctl.q { v: 1 }'
+	$o set 'ctl.p2 { v: 2 }'
+	$o del 'ctl.p1'
+	wait $wpid
+	check "octctl watch --persist -n 3: set, set, del" \
+		sh -c "printf 'ON_SET ctl.p1 { v: 1 }\nON_SET ctl.p2 { v: 2 }\nON_DEL ctl.p1 { v: 1 }\n' | cmp -s - '$dir/watch2.out'"
+
+	$o subscribe '_ { topic: _ }' -n 2 >"$dir/sub.out" 2>"$dir/sub.err" &
+	wpid=$!
+	wait_for_file "$dir/sub.err" watching
+	check "octctl publish prints the deliveries" \
+		sh -c "test \"\$($o publish 'ctl.news { topic: 1 }')\" = 1 && test \"\$($o publish 'ctl.other { x: 1 }')\" = 0"
+	$o publish 'ctl.news { topic: 2 }' >/dev/null
+	wait $wpid
+	check "octctl subscribe -n 2 prints what was published" \
+		sh -c "printf 'ctl.news { topic: 1 }\nctl.news { topic: 2 }\n' | cmp -s - '$dir/sub.out'"
+
+	check "octctl lock runs the command and exits with its status" \
+		sh -c "$o lock ctl.lk -- sh -c 'exit 3'; test \$? -eq 3"
+	# mkdir fails when another holder is inside: mutual exclusion.
+	for i in 1 2 3 4 5 6; do
+		$o lock ctl.lk -- sh -c "mkdir '$dir/in' || exit 9; sleep 0.05; rmdir '$dir/in'" &
+		lpids="$lpids $!"
+	done
+	rc=0
+	for p in $lpids; do wait "$p" || rc=1; done
+	lpids=
+	check "octctl lock: 6 concurrent holders never overlap" test $rc -eq 0
+
+	# Each participant is counted in pre before it enters; CMD, after
+	# enter, must see all three; leave returns after all left.
+	: >"$dir/pre"
+	for i in 1 2 3; do
+		echo "$i" >>"$dir/pre"
+		$o barrier ctl.bar 3 -- sh -c "test \$(wc -l <'$dir/pre') -eq 3" &
+		bpids="$bpids $!"
+		sleep 0.2
+	done
+	rc=0
+	for p in $bpids; do wait "$p" || rc=1; done
+	bpids=
+	check "octctl barrier: no participant ran before all 3 entered" test $rc -eq 0
+	check "octctl barrier: nothing left behind" \
+		sh -c "$o names \"r'^ctl\\.bar'\"; test \$? -eq 1"
 	stop
 	check "the daemon ($daemon) stopped cleanly, nothing on its stderr but its banner" \
 		sh -c "! grep -v 'listening on' '$dir/daemon.log'"
