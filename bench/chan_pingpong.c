@@ -55,6 +55,8 @@
 
 #include <mk/ring.h>
 
+#include "bench_util.h"
+
 #define LINE	64
 #define MAXREPS	64
 #define MAXPAIRS	1000
@@ -71,14 +73,6 @@ static void die_msg(const char *what, uint64_t got, uint64_t want)
 	fprintf(stderr, "chan_pingpong: %s: got %llu, want %llu\n", what,
 		(unsigned long long)got, (unsigned long long)want);
 	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void *zalloc_aligned(size_t len)

@@ -36,6 +36,8 @@
 
 #include <mk/cobjvm.h>
 
+#include "bench_util.h"
+
 #define PG	4096UL
 #define MAXT	64
 
@@ -55,14 +57,6 @@ struct thr {
 
 static pthread_barrier_t bar;
 
-static uint64_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void *toucher(void *arg)
 {
 	struct thr *t = arg;
@@ -73,10 +67,10 @@ static void *toucher(void *arg)
 	CPU_SET(t->idx % ncpus, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	pthread_barrier_wait(&bar);
-	t0 = now();
+	t0 = now_ns();
 	for (unsigned long i = 0; i < t->n; i++)
 		((volatile char *)t->base)[i * PG] = 1;
-	t->ns = now() - t0;
+	t->ns = now_ns() - t0;
 	return NULL;
 }
 
@@ -271,10 +265,10 @@ static double refault(long v, int n)
 					_exit(1);
 			}
 			pthread_barrier_wait(&res->bar);
-			t0 = now();
+			t0 = now_ns();
 			for (unsigned long p = 0; p < pages; p++)
 				((volatile char *)m)[p * PG] = 2;
-			res->ns[i] = now() - t0;
+			res->ns[i] = now_ns() - t0;
 			_exit(0);
 		}
 	}
@@ -336,7 +330,7 @@ static double attach_detach(long v, int touch)
 	for (int r = 0; r < AD_ROUNDS; r++) {
 		char *m = win;
 
-		t0 = now();
+		t0 = now_ns();
 		if (v < 0) {
 			m = mmap(NULL, AD_PAGES * PG, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -345,17 +339,17 @@ static double attach_detach(long v, int touch)
 		} else if (attach(0, AD_PAGES * PG, (uint32_t)v)) {
 			return -1;
 		}
-		ns += now() - t0;
+		ns += now_ns() - t0;
 		if (v < 0)
 			madvise(m, AD_PAGES * PG, MADV_NOHUGEPAGE);
 		if (touch)
 			ad_touch(m, touch);
-		t0 = now();
+		t0 = now_ns();
 		if (v < 0)
 			munmap(m, AD_PAGES * PG);
 		else
 			detach(0);
-		ns += now() - t0;
+		ns += now_ns() - t0;
 	}
 	return (double)ns / AD_ROUNDS / 1000;
 }

@@ -24,6 +24,7 @@
 #include <mk/octopus.h>
 
 #include "etcd_http.h"
+#include "bench_util.h"
 
 struct client {
 	struct mk_oct *oct;
@@ -33,21 +34,6 @@ struct client {
 
 static const char *oct_sock, *etcd_host;
 static unsigned int etcd_port;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static int client_open(struct client *c)
 {

@@ -27,6 +27,8 @@
 
 #include <mk/resp.h>
 
+#include "bench_util.h"
+
 struct conn {
 	int fd;
 	struct mk_resp_reader *rd;
@@ -35,14 +37,6 @@ struct conn {
 
 static char *value;
 static size_t value_len;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void answer(struct conn *c, const struct mk_resp_command *cmd)
 {

@@ -14,18 +14,7 @@
 
 #include <mk/octopus.h>
 
-static int n, failed;
-
-/* cond is evaluated once: it may have side effects. */
-#define CHECK(cond, ...) do {						\
-	bool ok_ = (cond);						\
-	n++;								\
-	if (!ok_)							\
-		failed++;						\
-	printf("%sok %d - ", ok_ ? "" : "not ", n);			\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
+#include "../lib/tap.h"
 
 /* What a handler saw. */
 struct seen {
@@ -336,6 +325,5 @@ int main(int argc, char **argv)
 	test_wait_for(c, argv[1]);
 	mk_oct_close(eph);
 	mk_oct_close(c);
-	printf("1..%d\n", n);
-	return failed != 0;
+	return tap_done();
 }

@@ -3,18 +3,8 @@
 # build, then the ASan+UBSan build of the daemon with the ASan+UBSan client
 # if built), on a private Unix socket. The recipes: oct_recipes.t.
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lib/tap.sh
-b=${MK_BUILD:-build}
-dir=$(mktemp -d)
-pid=
-stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=; }
-trap 'stop; rm -rf "$dir"' EXIT
-
-# wait_for_file FILE PATTERN: up to 5 s for PATTERN to show up in FILE.
-wait_for_file() {
-	for _ in $(seq 250); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
-	return 1
-}
+# shellcheck source=../lib/octopusd.sh
+. tests/lib/octopusd.sh
 
 # Barrelfish swapped a trigger's mode and binding unnoticed (one C type):
 # here the right order compiles and a swapped one does not.
@@ -29,18 +19,12 @@ check "a swapped mode and persistence does not compile" \
 check "a swapped condition and target does not compile" \
 	sh -c "! { $(declare -f trig); trig 'MK_OCT_QUEUE, MK_OCT_ON_SET, MK_OCT_ONCE, MK_OCT_IF_OK'; } 2>/dev/null"
 
-for build in "$b" "$b/asan"; do
-	daemon=$build/bin/octopusd
-	if [ ! -x "$daemon" ]; then
-		skip "$daemon not built"
-		continue
-	fi
-	# The client programs of the same build when there are, else ours.
-	cb=$build; [ -x "$cb/tests/integration/oct_client" ] || cb=$b
-	sock=$dir/octopus.sock
-	"$daemon" --unix "$sock" 2>"$dir/daemon.log" &
-	pid=$!
-	for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+# client DAEMON TAG DIR: the client programs of build DIR when there are,
+# else ours.
+client() {
+	local daemon=$1 cb=$3
+	[ -x "$cb/tests/integration/oct_client" ] || cb=$build
+	oct_start "$daemon" "$tmp/daemon.log"
 	check "libmk client against $daemon" "$cb/tests/integration/oct_client" "$sock"
 	o="$cb/bin/octctl -s $sock"
 	check "octctl set --seq prints the new name" \
@@ -56,48 +40,48 @@ for build in "$b" "$b/asan"; do
 
 	check "octctl wait --timeout exits 1 when nothing comes" \
 		sh -c "$o wait ctl.none --timeout 100; test \$? -eq 1"
-	$o wait 'ctl.w { ready: true }' >"$dir/wait.out" 2>&1 &
+	$o wait 'ctl.w { ready: true }' >"$tmp/wait.out" 2>&1 &
 	wpid=$!
 	sleep 0.1
 	$o set 'ctl.w { ready: false }'
 	$o set 'ctl.w { ready: true }'
 	wait $wpid
-	check "octctl wait prints the record once it matches" grep -qx "ctl.w { ready: true }" "$dir/wait.out"
+	check "octctl wait prints the record once it matches" grep -qx "ctl.w { ready: true }" "$tmp/wait.out"
 
-	$o watch 'ctl.t' --on set -n 5 >"$dir/watch1.out" 2>"$dir/watch1.err" &
+	$o watch 'ctl.t' --on set -n 5 >"$tmp/watch1.out" 2>"$tmp/watch1.err" &
 	wpid=$!
-	wait_for_file "$dir/watch1.err" watching
+	wait_for grep -qs watching "$tmp/watch1.err"
 	$o set 'ctl.t { v: 1 }'
 	$o set 'ctl.t { v: 2 }'
 	wait $wpid
 	check "octctl watch: a one-shot trigger prints one event and ends" \
-		sh -c "test \"\$(cat '$dir/watch1.out')\" = 'ON_SET ctl.t { v: 1 }'"
-	$o watch "r'^ctl\\.p'" --persist -n 3 >"$dir/watch2.out" 2>"$dir/watch2.err" &
+		sh -c "test \"\$(cat '$tmp/watch1.out')\" = 'ON_SET ctl.t { v: 1 }'"
+	$o watch "r'^ctl\\.p'" --persist -n 3 >"$tmp/watch2.out" 2>"$tmp/watch2.err" &
 	wpid=$!
-	wait_for_file "$dir/watch2.err" watching
+	wait_for grep -qs watching "$tmp/watch2.err"
 	$o set 'ctl.p1 { v: 1 }'
 	$o set 'ctl.q { v: 1 }'
 	$o set 'ctl.p2 { v: 2 }'
 	$o del 'ctl.p1'
 	wait $wpid
 	check "octctl watch --persist -n 3: set, set, del" \
-		sh -c "printf 'ON_SET ctl.p1 { v: 1 }\nON_SET ctl.p2 { v: 2 }\nON_DEL ctl.p1 { v: 1 }\n' | cmp -s - '$dir/watch2.out'"
+		sh -c "printf 'ON_SET ctl.p1 { v: 1 }\nON_SET ctl.p2 { v: 2 }\nON_DEL ctl.p1 { v: 1 }\n' | cmp -s - '$tmp/watch2.out'"
 
-	$o subscribe '_ { topic: _ }' -n 2 >"$dir/sub.out" 2>"$dir/sub.err" &
+	$o subscribe '_ { topic: _ }' -n 2 >"$tmp/sub.out" 2>"$tmp/sub.err" &
 	wpid=$!
-	wait_for_file "$dir/sub.err" watching
+	wait_for grep -qs watching "$tmp/sub.err"
 	check "octctl publish prints the deliveries" \
 		sh -c "test \"\$($o publish 'ctl.news { topic: 1 }')\" = 1 && test \"\$($o publish 'ctl.other { x: 1 }')\" = 0"
 	$o publish 'ctl.news { topic: 2 }' >/dev/null
 	wait $wpid
 	check "octctl subscribe -n 2 prints what was published" \
-		sh -c "printf 'ctl.news { topic: 1 }\nctl.news { topic: 2 }\n' | cmp -s - '$dir/sub.out'"
+		sh -c "printf 'ctl.news { topic: 1 }\nctl.news { topic: 2 }\n' | cmp -s - '$tmp/sub.out'"
 
 	check "octctl lock runs the command and exits with its status" \
 		sh -c "$o lock ctl.lk -- sh -c 'exit 3'; test \$? -eq 3"
 	# mkdir fails when another holder is inside: mutual exclusion.
 	for i in 1 2 3 4 5 6; do
-		$o lock ctl.lk -- sh -c "mkdir '$dir/in' || exit 9; sleep 0.05; rmdir '$dir/in'" &
+		$o lock ctl.lk -- sh -c "mkdir '$tmp/in' || exit 9; sleep 0.05; rmdir '$tmp/in'" &
 		lpids="$lpids $!"
 	done
 	rc=0
@@ -107,10 +91,10 @@ for build in "$b" "$b/asan"; do
 
 	# Each participant is counted in pre before it enters; CMD, after
 	# enter, must see all three; leave returns after all left.
-	: >"$dir/pre"
+	: >"$tmp/pre"
 	for i in 1 2 3; do
-		echo "$i" >>"$dir/pre"
-		$o barrier ctl.bar 3 -- sh -c "test \$(wc -l <'$dir/pre') -eq 3" &
+		echo "$i" >>"$tmp/pre"
+		$o barrier ctl.bar 3 -- sh -c "test \$(wc -l <'$tmp/pre') -eq 3" &
 		bpids="$bpids $!"
 		sleep 0.2
 	done
@@ -120,8 +104,8 @@ for build in "$b" "$b/asan"; do
 	check "octctl barrier: no participant ran before all 3 entered" test $rc -eq 0
 	check "octctl barrier: nothing left behind" \
 		sh -c "$o names \"r'^ctl\\.bar'\"; test \$? -eq 1"
-	stop
-	check "the daemon ($daemon) stopped cleanly, nothing on its stderr but its banner" \
-		sh -c "! grep -v 'listening on' '$dir/daemon.log'"
-done
+	oct_stop_quiet "$daemon" "$tmp/daemon.log"
+}
+
+oct_builds client
 done_testing

@@ -21,20 +21,9 @@
 
 #include <mk/octopus.h>
 
-static int n, failed;
-static const char *sock;
+#include "../lib/tap.h"
 
-/* cond is evaluated once: it may have side effects. */
-#define CHECK(cond, ...) do {						\
-	bool ok_ = (cond);						\
-	n++;								\
-	if (!ok_)							\
-		failed++;						\
-	printf("%sok %d - ", ok_ ? "" : "not ", n);			\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-	fflush(stdout);							\
-} while (0)
+static const char *sock;
 
 struct shared {
 	atomic_int inside;	/* processes in the critical section now */
@@ -456,6 +445,5 @@ int main(int argc, char **argv)
 	test_barrier(scale == 100 ? 10 : 3);
 	test_sem(scale == 100 ? 30 : 8);
 	test_sem_herd();
-	printf("1..%d\n", n);
-	return failed != 0;
+	return tap_done();
 }

@@ -4,90 +4,22 @@
 # normal build and, when built, the ASan+UBSan build of the daemon.
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-# shellcheck source=../lib/tap.sh
-. "$repo/tests/lib/tap.sh"
-cd "$repo" || exit 1
-build=${MK_BUILD:-build}
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=../lib/octopusd.sh
+. tests/lib/octopusd.sh
+need_tools redis-cli redis-benchmark socat
 
-tmp=$(mktemp -d /tmp/octopusd-t.XXXXXX)
-pid=
-pids=()
-cleanup() {
-	local p
-
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill "$p" 2>/dev/null
-	done
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-for tool in redis-cli redis-benchmark socat; do
-	if ! command -v "$tool" >/dev/null; then
-		skip "$tool not installed"
-		done_testing
-		exit
-	fi
-done
-
-sock=
+# The daemon makes the socket's missing folder.
+sock=$tmp/mk/octopus.sock
 port=
 fd_base=
-# rc ARGS...: redis-cli on the Unix socket.
-rc() { timeout 10 redis-cli -s "$sock" "$@" 2>&1; }
-
-# is DESC EXPECTED ARGS...: redis-cli's output equals EXPECTED.
-is() {
-	local desc=$1 want=$2 got
-	shift 2
-	got=$(rc "$@")
-	if [ "$got" = "$want" ]; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		printf '%s\n' "$want" | sed 's/^/# want: /'
-		printf '%s\n' "$got" | head -5 | sed 's/^/# got:  /'
-	fi
-}
-
-# like DESC PATTERN ARGS...: redis-cli's output matches the grep pattern.
-like() {
-	local desc=$1 pat=$2 got
-	shift 2
-	got=$(rc "$@")
-	if printf '%s\n' "$got" | grep -qE -- "$pat"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		printf '%s\n' "$got" | head -5 | sed 's/^/# got: /'
-	fi
-}
 
 alive() { [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
-# wait_for CMD...: up to 5 s for CMD to succeed.
-wait_for() {
-	local i
-	for i in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 start() {
 	local bin=$1 log=$2
-	sock=$tmp/mk/octopus.sock
-	rm -f "$sock"
-	"$bin" --unix "$sock" --port 0 2>"$log" &
-	pid=$!
-	wait_for grep -qs "listening on tcp" "$log" && [ -S "$sock" ] || return 1
+	oct_start "$bin" "$log" --port 0 &&
+		wait_for grep -qs "listening on tcp" "$log" || return 1
 	port=$(sed -n 's/.*listening on tcp .* port \([0-9]*\).*/\1/p' "$log")
 	fd_base=$(ls "/proc/$pid/fd" | wc -l)
 	[ -n "$port" ]
@@ -237,29 +169,15 @@ run_suite() {
 		# A watcher that never reads is dropped past 8 MiB of events:
 		# its socat, writing once the events are sent, finds the
 		# connection closed (EPIPE) and fails.
-		local rss wst
-		rm -f "$tmp/go"
-		( printf 'HELLO 3\r\nOCT.WATCH "bigrec" ON_SET PERSIST\r\n'
-		  for i in $(seq 100); do [ -e "$tmp/go" ] && break; sleep 0.1; done
-		  printf 'PING\r\n' ) |
-			timeout 20 socat -u - "UNIX-CONNECT:$sock" 2>/dev/null &
-		local wspid=$!
+		local rss
+		slow_open 10 'OCT.WATCH "bigrec" ON_SET PERSIST'
 		sleep 0.5
-		out=$(for i in $(seq 200); do printf '*2\r\n$7\r\nOCT.SET\r\n$%d\r\nbigrec { v: \x27%s\x27 }\r\n' $((${#big} + 16)) "$big"; done |
-			timeout 30 redis-cli -s "$sock" --pipe 2>&1)
-		rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
-		if printf '%s' "$out" | grep -q 'errors: 0, replies: 200' && [ "${rss:-0}" -lt 32768 ]; then
+		if flood OCT.SET bigrec 30; then
 			ok "$tag: slow watcher: 40 MB of events, RSS ${rss} kB"
 		else
 			not_ok "$tag: slow watcher: RSS ${rss} kB ($out)"
 		fi
-		touch "$tmp/go"
-		wait "$wspid" && wst=0 || wst=$?
-		if [ "$wst" -ne 0 ] && [ "$wst" -ne 124 ]; then
-			ok "$tag: ... and disconnected"
-		else
-			not_ok "$tag: ... and disconnected (socat exit $wst)"
-		fi
+		slow_gone "$tag: ... and disconnected"
 		is "$tag: alive after a slow watcher" PONG PING
 	fi
 
@@ -272,7 +190,7 @@ run_suite() {
 	exec 7>"$fifo"
 	echo 'OCT.SET "eph1 { holder: 1 }" EPHEMERAL' >&7
 	echo 'OCT.SET "lock. { x: 1 }" EPHEMERAL SEQ' >&7
-	if wait_for test "$(rc OCT.EXISTS eph1)" = 1; then
+	if wait_for rc_is 1 OCT.EXISTS eph1; then
 		ok "$tag: ephemeral record visible while its client is connected"
 	else
 		not_ok "$tag: ephemeral record visible while its client is connected"
@@ -280,7 +198,7 @@ run_suite() {
 	is "$tag: ephemeral sequential record" lock.0 OCT.NAMES "r'^lock'"
 	exec 7>&-
 	wait "$cpid" 2>/dev/null
-	if wait_for test "$(rc OCT.EXISTS "r'^(eph1|lock)'")" = 0; then
+	if wait_for rc_is 0 OCT.EXISTS "r'^(eph1|lock)'"; then
 		ok "$tag: ephemeral records deleted when the client disconnects"
 	else
 		not_ok "$tag: ephemeral records deleted when the client disconnects"
@@ -291,7 +209,7 @@ run_suite() {
 	out=$({ printf '*3\r\n$7\r\nOCT.SET\r\n$13\r\neph2 { b: 2 }\r\n$9\r\nEPHEMERAL\r\n*2\r\n$3\r\nGET\r\n$10\r\nab'
 		sleep 0.3; } | timeout 5 socat - "UNIX-CONNECT:$sock" | tr -d '\r')
 	if [ "$out" = "+OK" ]; then ok "$tag: ephemeral set, then truncated frame"; else not_ok "$tag: ephemeral set, then truncated frame ($out)"; fi
-	if wait_for test "$(rc OCT.EXISTS eph2)" = 0; then
+	if wait_for rc_is 0 OCT.EXISTS eph2; then
 		ok "$tag: ... its record deleted on disconnect mid-frame"
 	else
 		not_ok "$tag: ... its record deleted on disconnect mid-frame"
@@ -373,28 +291,10 @@ run_suite() {
 	fi
 
 	# Clean shutdown.
-	local st
-	kill -TERM "$pid"
-	wait "$pid" && st=0 || st=$?
-	pid=
-	if [ "$st" -eq 0 ]; then ok "$tag: SIGTERM: exit 0"; else not_ok "$tag: SIGTERM: exit $st"; fi
+	oct_term "$tag"
 	if [ ! -e "$sock" ]; then ok "$tag: socket file removed"; else not_ok "$tag: socket file removed"; fi
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$log"; then
-		not_ok "$tag: no sanitizer report"
-		head -40 "$log" | sed 's/^/# /'
-	else
-		ok "$tag: no sanitizer report"
-	fi
+	no_sanitizer_report "$tag" "$log"
 }
 
-if [ -x "$build/bin/octopusd" ]; then
-	run_suite "$build/bin/octopusd" normal
-else
-	not_ok "$build/bin/octopusd built"
-fi
-if [ -x "$build/asan/bin/octopusd" ]; then
-	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} run_suite "$build/asan/bin/octopusd" asan
-else
-	skip "$build/asan/bin/octopusd not built"
-fi
+oct_builds run_suite
 done_testing

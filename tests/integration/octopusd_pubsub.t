@@ -6,65 +6,13 @@
 # whose output is compared byte for byte.
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-# shellcheck source=../lib/tap.sh
-. "$repo/tests/lib/tap.sh"
-cd "$repo" || exit 1
-build=${MK_BUILD:-build}
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=../lib/octopusd.sh
+. tests/lib/octopusd.sh
+need_tools redis-cli socat
 
-tmp=$(mktemp -d /tmp/octopusd-ps-t.XXXXXX)
-pid=
-pids=()
-cleanup() {
-	local p
-
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill "$p" 2>/dev/null
-	done
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-for tool in redis-cli socat; do
-	if ! command -v "$tool" >/dev/null; then
-		skip "$tool not installed"
-		done_testing
-		exit
-	fi
-done
-
-sock=
-rc() { timeout 10 redis-cli -s "$sock" "$@" 2>&1; }
-
-is() {
-	local desc=$1 want=$2 got
-	shift 2
-	got=$(rc "$@")
-	if [ "$got" = "$want" ]; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		printf '%s\n' "$want" | sed 's/^/# want: /'
-		printf '%s\n' "$got" | head -5 | sed 's/^/# got:  /'
-	fi
-}
-
-like() {
-	local desc=$1 pat=$2 got
-	shift 2
-	got=$(rc "$@")
-	if printf '%s\n' "$got" | grep -qE -- "$pat"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		printf '%s\n' "$got" | head -5 | sed 's/^/# got: /'
-	fi
-}
+# The daemon makes the socket's missing folder.
+sock=$tmp/mk/octopus.sock
 
 # same DESC WANT GOT
 same() {
@@ -74,15 +22,6 @@ same() {
 		not_ok "$1"
 		printf '# want: %s\n# got:  %s\n' "$2" "$3"
 	fi
-}
-
-wait_for() {
-	local i
-	for i in $(seq 100); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 # A raw connection kept open through a fifo: copen NAME, csend NAME TEXT
@@ -120,28 +59,10 @@ cclose() {
 }
 info() { rc INFO | tr -d '\r' | sed -n "s/^$1://p"; }
 
-start() {
-	local bin=$1 log=$2
-	shift 2
-	sock=$tmp/mk/octopus.sock
-	rm -f "$sock"
-	"$bin" --unix "$sock" "$@" 2>"$log" &
-	pid=$!
-	wait_for test -S "$sock"
-}
-
+# stop LOG TAG: the daemon stopped, two tests.
 stop() {
-	local st log=$1 tag=$2
-	kill -TERM "$pid"
-	wait "$pid" && st=0 || st=$?
-	pid=
-	same "$tag: SIGTERM: exit 0" 0 "$st"
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$log"; then
-		not_ok "$tag: no sanitizer report"
-		head -40 "$log" | sed 's/^/# /'
-	else
-		ok "$tag: no sanitizer report"
-	fi
+	oct_term "$2"
+	no_sanitizer_report "$2" "$1"
 }
 
 suite_clause() {
@@ -349,7 +270,7 @@ suite_disconnect() {
 		"$((t0 + 3)) $((s0 + 1)) 1" "$(info triggers) $(info subscriptions) $(rc OCT.EXISTS deph)"
 	kill -TERM "${cpid[dd]}" 2>/dev/null
 	cclose dd
-	if wait_for test "$(rc OCT.EXISTS deph)" = 0; then
+	if wait_for rc_is 0 OCT.EXISTS deph; then
 		ok "$tag: ... killed while in OCT.WAIT: its ephemeral record is deleted"
 	else
 		not_ok "$tag: ... its ephemeral record is deleted"
@@ -405,37 +326,22 @@ suite_index() {
 
 # A subscriber that never reads while a publisher floods it.
 suite_flood() {
-	local tag=$1 big out rss wst s0 wspid
+	local tag=$1 out rss s0
 	nsync=0
 	s0=$(info subscriptions)
-	big=$(head -c 200000 /dev/zero | tr '\0' x)
 	copen fr
 	csend fr 'HELLO 3'
 	csend fr 'OCT.SUBSCRIBE "_ { small: _ }"'
 	csync fr
-	rm -f "$tmp/go"
-	( printf 'HELLO 3\r\nOCT.SUBSCRIBE "_ { v: _ }"\r\n'
-	  for i in $(seq 200); do [ -e "$tmp/go" ] && break; sleep 0.1; done
-	  printf 'PING\r\n' ) |
-		timeout 30 socat -u - "UNIX-CONNECT:$sock" 2>/dev/null &
-	wspid=$!
+	slow_open 20 'OCT.SUBSCRIBE "_ { v: _ }"'
 	wait_for test "$(info subscriptions)" = $((s0 + 2))
-	out=$(for i in $(seq 200); do printf '*2\r\n$11\r\nOCT.PUBLISH\r\n$%d\r\nbigpub { v: \x27%s\x27 }\r\n' $((${#big} + 16)) "$big"; done |
-		timeout 60 redis-cli -s "$sock" --pipe 2>&1)
-	rss=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
-	if printf '%s' "$out" | grep -q 'errors: 0, replies: 200' && [ "${rss:-0}" -lt 32768 ]; then
+	if flood OCT.PUBLISH bigpub 60; then
 		ok "$tag: slow subscriber: 40 MB published, the publisher served, RSS ${rss} kB"
 	else
 		not_ok "$tag: slow subscriber: RSS ${rss} kB ($out)"
 	fi
 	same "$tag: ... its subscription dropped" $((s0 + 1)) "$(info subscriptions)"
-	touch "$tmp/go"
-	wait "$wspid" && wst=0 || wst=$?
-	if [ "$wst" -ne 0 ] && [ "$wst" -ne 124 ]; then
-		ok "$tag: ... and it is disconnected"
-	else
-		not_ok "$tag: ... and it is disconnected (socat exit $wst)"
-	fi
+	slow_gone "$tag: ... and it is disconnected"
 	is "$tag: another subscriber still served" 1 OCT.PUBLISH 's { small: 1 }'
 	csync fr
 	if cout fr | grep -q 'oct.publish :[0-9]* $14 s { small: 1 }'; then
@@ -452,7 +358,7 @@ suite_limits() {
 	nsync=0
 	"$bin" --max-watches 0 2>/dev/null
 	same "$tag: --max-watches 0 is refused" 2 "$?"
-	if ! start "$bin" "$log" --max-conn-watches 2 --max-watches 3; then
+	if ! oct_start "$bin" "$log" --max-conn-watches 2 --max-watches 3; then
 		not_ok "$tag: octopusd --max-conn-watches 2 --max-watches 3 starts"
 		return
 	fi
@@ -491,7 +397,7 @@ timed() {
 
 run_suite() {
 	local bin=$1 tag=$2 log=$tmp/octopusd-$2.log
-	if ! start "$bin" "$log"; then
+	if ! oct_start "$bin" "$log"; then
 		not_ok "$tag: octopusd starts"
 		sed 's/^/# /' "$log"
 		return
@@ -509,14 +415,5 @@ run_suite() {
 	timed suite_limits "$bin" "$tag"
 }
 
-if [ -x "$build/bin/octopusd" ]; then
-	run_suite "$build/bin/octopusd" normal
-else
-	not_ok "$build/bin/octopusd built"
-fi
-if [ -x "$build/asan/bin/octopusd" ]; then
-	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} run_suite "$build/asan/bin/octopusd" asan
-else
-	skip "$build/asan/bin/octopusd not built"
-fi
+oct_builds run_suite
 done_testing
