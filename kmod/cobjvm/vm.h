@@ -88,9 +88,9 @@ unsigned long vm_fcm_pages(const struct vm_fcm *fcm);
 /* The page at @index, found or allocated; no reference taken. May sleep. */
 struct page *vm_fcm_page(struct vm_fcm *fcm, unsigned long index, int *err);
 
-/* Shared FCMs by id, for any process. */
-int vm_fcm_publish(struct vm_fcm *fcm);		/* id > 0 or -errno; takes a ref */
-struct vm_fcm *vm_fcm_lookup(u32 id);		/* with a ref, or NULL */
+/* Shared FCMs by id and key: the pair is the capability to attach. */
+int vm_fcm_publish(struct vm_fcm *fcm, u64 *key);	/* id > 0 or -errno; takes a ref */
+struct vm_fcm *vm_fcm_lookup(u32 id, u64 key);		/* with a ref, or NULL */
 int vm_fcm_unpublish(u32 id);			/* drops the published ref */
 void vm_fcm_exit(void);
 
@@ -120,9 +120,32 @@ void vm_region_quiesce(struct cvm_region *r);
 /* Drops the FCM and frees the region after a grace period. */
 void vm_region_destroy(struct cvm_region *r);
 
-/* --- Process (vm_process.c) --- */
+/* --- Process (vm_process.c; its ioctls in vm_ioctl.c) --- */
 
-struct vm_process;
+struct vm_shared_handle {
+	u32 id;
+	struct list_head node;
+};
+
+struct vm_process {
+	struct address_space mapping;	/* this open file's mappings */
+	coid_t id;
+	bool percpu;			/* region list variant */
+	unsigned long window;		/* bytes; 0 until the first mmap */
+	struct mutex lock;		/* attach, detach, handles; never on a fault */
+	spinlock_t list_lock;		/* the master list */
+	struct list_head regions;
+	unsigned int nregions;
+	unsigned long gen;		/* bumped on attach and detach */
+	struct list_head handles;	/* shared FCMs this Process created */
+	struct vmobj_stat st;
+};
+
+/* The object path of a fault: the page at @off with its region entered. */
+struct page *vm_process_path(struct vm_process *p, unsigned long off, struct cvm_region **rp,
+			     int *err);
+/* Under p->lock: unlinks @r, waits out its faults, zaps, frees. */
+void vm_process_detach(struct vm_process *p, struct cvm_region *r);
 
 int vm_process_open(struct inode *inode, struct file *file);
 int vm_process_release(struct inode *inode, struct file *file);

@@ -16,8 +16,10 @@
  */
 #define pr_fmt(fmt) "cobjvm: " fmt
 
+#include <crypto/algapi.h>
 #include <linux/idr.h>
 #include <linux/mm.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 
 #include "vm.h"
@@ -40,9 +42,15 @@ struct vm_fcm {
 	unsigned int nparts;
 	struct fcm_part *parts;		/* lock and hash: parts[0] is the (master) table */
 	struct vmobj_stat st;
+	u64 key;			/* set while published, under shared_lock */
 	struct rcu_head rcu;
 };
 
+/*
+ * Published FCMs by id. An id is small and reused, so it only names the
+ * FCM; the random key given out with it is the capability (the way
+ * mkchan's mailbox tokens work).
+ */
 static DEFINE_IDR(shared_fcms);
 static DEFINE_MUTEX(shared_lock);
 
@@ -227,24 +235,36 @@ struct page *vm_fcm_page(struct vm_fcm *fcm, unsigned long index, int *err)
 	return page;
 }
 
-int vm_fcm_publish(struct vm_fcm *fcm)
+int vm_fcm_publish(struct vm_fcm *fcm, u64 *key)
 {
 	int id;
 
+	/* 0 is "anonymous" in struct cobjvm_attach: never a key */
+	do {
+		*key = get_random_u64();
+	} while (!*key);
 	mutex_lock(&shared_lock);
 	id = idr_alloc(&shared_fcms, fcm, 1, INT_MAX, GFP_KERNEL);
-	if (id > 0)
+	if (id > 0) {
+		fcm->key = *key;
 		vm_fcm_get(fcm);
+	}
 	mutex_unlock(&shared_lock);
 	return id;
 }
 
-struct vm_fcm *vm_fcm_lookup(u32 id)
+struct vm_fcm *vm_fcm_lookup(u32 id, u64 key)
 {
 	struct vm_fcm *fcm;
 
 	mutex_lock(&shared_lock);
 	fcm = id <= INT_MAX ? idr_find(&shared_fcms, id) : NULL;
+	/*
+	 * A wrong key looks like a missing id (the caller says ENOENT to
+	 * both), and the compare takes the same time wherever they differ.
+	 */
+	if (fcm && crypto_memneq(&fcm->key, &key, sizeof(key)))
+		fcm = NULL;
 	if (fcm)
 		vm_fcm_get(fcm);
 	mutex_unlock(&shared_lock);
@@ -257,6 +277,8 @@ int vm_fcm_unpublish(u32 id)
 
 	mutex_lock(&shared_lock);
 	fcm = id <= INT_MAX ? idr_remove(&shared_fcms, id) : NULL;
+	if (fcm)
+		fcm->key = 0;	/* a region may keep it: the key dies now */
 	mutex_unlock(&shared_lock);
 	if (!fcm)
 		return -ENOENT;

@@ -11,6 +11,8 @@
  * at: regions are freed a grace period after detach, and entering a
  * detached one fails.
  *
+ * The ioctls that attach, detach and fault are in vm_ioctl.c.
+ *
  * Each open file gets an address_space of its own (f_mapping), so detach
  * zaps exactly this Process's mappings of the range, in every mm that
  * maps it (fork children too), with unmap_mapping_range().
@@ -32,11 +34,9 @@
  */
 #define pr_fmt(fmt) "cobjvm: " fmt
 
-#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 
 #include <uapi/mk/cobjvm.h>
 
@@ -49,25 +49,6 @@ struct proc_cache {
 	unsigned int next;
 	struct cvm_region *slot[CACHE_SLOTS];
 } ____cacheline_aligned_in_smp;
-
-struct vm_shared_handle {
-	u32 id;
-	struct list_head node;
-};
-
-struct vm_process {
-	struct address_space mapping;	/* this open file's mappings */
-	coid_t id;
-	bool percpu;			/* region list variant */
-	unsigned long window;		/* bytes; 0 until the first mmap */
-	struct mutex lock;		/* attach, detach, handles; never on a fault */
-	spinlock_t list_lock;		/* the master list */
-	struct list_head regions;
-	unsigned int nregions;
-	unsigned long gen;		/* bumped on attach and detach */
-	struct list_head handles;	/* shared FCMs this Process created */
-	struct vmobj_stat st;
-};
 
 static const struct address_space_operations cobjvm_aops = {};
 
@@ -149,7 +130,8 @@ found:
 }
 
 /* The object path of a fault: the page at @off with the region entered. */
-static struct page *path(struct vm_process *p, unsigned long off, struct cvm_region **rp, int *err)
+struct page *vm_process_path(struct vm_process *p, unsigned long off, struct cvm_region **rp,
+			     int *err)
 {
 	struct cvm_region *r;
 	struct page *page;
@@ -176,7 +158,7 @@ static vm_fault_t cobjvm_fault(struct vm_fault *vmf)
 	int err, ret;
 
 	vm_count(faults, 1);
-	page = path(p, vmf->pgoff << PAGE_SHIFT, &r, &err);
+	page = vm_process_path(p, vmf->pgoff << PAGE_SHIFT, &r, &err);
 	if (!page)
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	/* The PTE goes in while the region is entered: detach cannot miss it. */
@@ -268,7 +250,7 @@ static void finish(struct vm_process *p, struct cvm_region *r)
 }
 
 /* Under p->lock. */
-static void detach(struct vm_process *p, struct cvm_region *r)
+void vm_process_detach(struct vm_process *p, struct cvm_region *r)
 {
 	spin_lock(&p->list_lock);
 	unlink(p, r);
@@ -302,255 +284,4 @@ int vm_process_release(struct inode *inode, struct file *file)
 	atomic_long_dec(&vm_live_processes);
 	cobj_destroy(p->id);	/* p goes after a grace period */
 	return 0;
-}
-
-static const unsigned int fcm_variant[4] = { VM_FCM_LOCK, VM_FCM_HASH, VM_FCM_PART, ~0U };
-
-static int do_attach(struct vm_process *p, const struct cobjvm_attach *a)
-{
-	unsigned long end, pages;
-	unsigned int fv = fcm_variant[(a->variants & COBJVM_V_FCM_MASK) >> COBJVM_V_FCM_SHIFT];
-	bool percpu = a->variants & COBJVM_V_PROC_PERCPU;
-	struct cvm_region *r;
-	struct vm_fcm *fcm;
-	int ret;
-
-	if ((a->variants & ~COBJVM_V_ALL) || fv == ~0U || a->reserved[0] || a->reserved[1])
-		return -EINVAL;
-	if (!a->length || !PAGE_ALIGNED(a->offset) || !PAGE_ALIGNED(a->length) ||
-	    check_add_overflow(a->offset, a->length, &end))
-		return -EINVAL;
-	pages = a->length >> PAGE_SHIFT;
-	mutex_lock(&p->lock);
-	ret = -ENXIO;
-	if (!p->window)
-		goto out;	/* no window to attach in yet */
-	ret = -EINVAL;
-	if (end > p->window)
-		goto out;
-	ret = -EEXIST;
-	list_for_each_entry(r, &p->regions, node)
-		if (a->offset < r->end && r->start < end)
-			goto out;
-	ret = -ENOSPC;
-	if (p->nregions >= COBJVM_REGIONS_MAX)
-		goto out;
-	ret = -EBUSY;	/* the region list's variant is the Process's */
-	if (p->nregions && percpu != p->percpu)
-		goto out;
-	if (a->fcm_id) {
-		ret = -EINVAL;
-		if (a->variants & (COBJVM_V_FCM_MASK | COBJVM_V_PM_PERCPU))
-			goto out;
-		ret = -ENOENT;
-		fcm = vm_fcm_lookup(a->fcm_id);
-		if (!fcm)
-			goto out;
-		ret = -EINVAL;
-		if (a->fcm_pgoff > vm_fcm_pages(fcm) || pages > vm_fcm_pages(fcm) - a->fcm_pgoff) {
-			vm_fcm_put(fcm);
-			goto out;
-		}
-	} else {
-		ret = -EINVAL;
-		if (a->fcm_pgoff)
-			goto out;
-		fcm = vm_fcm_create(fv, !!(a->variants & COBJVM_V_PM_PERCPU), pages);
-		ret = PTR_ERR(fcm);
-		if (IS_ERR(fcm))
-			goto out;
-	}
-	r = vm_region_create(a->variants & COBJVM_V_REGION_PERCPU, a->offset, end, fcm,
-			     a->fcm_pgoff);
-	if (IS_ERR(r)) {
-		vm_fcm_put(fcm);
-		ret = PTR_ERR(r);
-		goto out;
-	}
-	spin_lock(&p->list_lock);
-	p->percpu = percpu;
-	list_add_tail(&r->node, &p->regions);
-	WRITE_ONCE(p->gen, p->gen + 1);
-	spin_unlock(&p->list_lock);
-	p->nregions++;
-	ret = 0;
-out:
-	mutex_unlock(&p->lock);
-	return ret;
-}
-
-static int do_detach(struct vm_process *p, const struct cobjvm_detach *d)
-{
-	struct cvm_region *r;
-	int ret = -ENOENT;
-
-	if (d->reserved)
-		return -EINVAL;
-	mutex_lock(&p->lock);
-	list_for_each_entry(r, &p->regions, node) {
-		if (r->start == d->offset) {
-			detach(p, r);
-			ret = 0;
-			break;
-		}
-	}
-	mutex_unlock(&p->lock);
-	return ret;
-}
-
-static int do_fcm_create(struct vm_process *p, struct cobjvm_fcm *f)
-{
-	struct vm_shared_handle *h;
-	struct vm_fcm *fcm;
-	int id;
-
-	if ((f->variants & ~(COBJVM_V_FCM_MASK | COBJVM_V_PM_PERCPU)) ||
-	    fcm_variant[(f->variants & COBJVM_V_FCM_MASK) >> COBJVM_V_FCM_SHIFT] == ~0U ||
-	    f->reserved[0] || f->reserved[1] || f->id)
-		return -EINVAL;
-	if (!f->pages || f->pages > COBJVM_WINDOW_MAX >> PAGE_SHIFT)
-		return -EINVAL;
-	h = kzalloc(sizeof(*h), GFP_KERNEL);
-	if (!h)
-		return -ENOMEM;
-	fcm = vm_fcm_create(fcm_variant[(f->variants & COBJVM_V_FCM_MASK) >> COBJVM_V_FCM_SHIFT],
-			    !!(f->variants & COBJVM_V_PM_PERCPU), f->pages);
-	if (IS_ERR(fcm)) {
-		kfree(h);
-		return PTR_ERR(fcm);
-	}
-	id = vm_fcm_publish(fcm);
-	vm_fcm_put(fcm);	/* the published reference keeps it */
-	if (id < 0) {
-		kfree(h);
-		return id;
-	}
-	h->id = id;
-	f->id = id;
-	mutex_lock(&p->lock);
-	list_add(&h->node, &p->handles);
-	mutex_unlock(&p->lock);
-	return 0;
-}
-
-static int do_fcm_release(struct vm_process *p, const struct cobjvm_fcm_release *f)
-{
-	struct vm_shared_handle *h;
-	int ret = -ENOENT;
-
-	if (f->reserved)
-		return -EINVAL;
-	mutex_lock(&p->lock);
-	list_for_each_entry(h, &p->handles, node) {
-		if (h->id == f->id) {
-			list_del(&h->node);
-			ret = vm_fcm_unpublish(h->id);
-			kfree(h);
-			break;
-		}
-	}
-	mutex_unlock(&p->lock);
-	return ret;
-}
-
-static int do_fault(struct vm_process *p, struct cobjvm_fault *f)
-{
-	struct cvm_region *r;
-	u64 t0 = ktime_get_ns();
-	struct page *page;
-	unsigned int i;
-	int err = 0;
-
-	if (f->flags || f->reserved || f->ns || !f->npages || f->npages > COBJVM_FAULT_MAX ||
-	    !PAGE_ALIGNED(f->offset))
-		return -EINVAL;
-	for (i = 0; i < f->npages; i++) {
-		page = path(p, f->offset + ((unsigned long)i << PAGE_SHIFT), &r, &err);
-		if (!page)
-			return err;
-		vm_region_exit(r);
-		vm_count(path_faults, 1);
-		if (!(i & 255)) {
-			if (fatal_signal_pending(current))
-				return -EINTR;
-			cond_resched();
-		}
-	}
-	f->ns = ktime_get_ns() - t0;
-	return 0;
-}
-
-static void stats(struct cobjvm_stats *s)
-{
-	struct vm_pages v;
-
-	vm_pages_sum(&v);
-	s->pages_allocated = v.allocated;
-	s->pages_freed = v.freed;
-	s->pages_in_fcms = v.fcm_in - v.fcm_out;
-	s->pages_in_free_lists = v.list_in - v.list_out;
-	s->faults = v.faults;
-	s->path_faults = v.path_faults;
-	s->processes = atomic_long_read(&vm_live_processes);
-	s->regions = atomic_long_read(&vm_live_regions);
-	s->fcms = atomic_long_read(&vm_live_fcms);
-}
-
-long vm_process_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	struct vm_process *p = file->private_data;
-	void __user *uarg = (void __user *)arg;
-	union {
-		struct cobjvm_attach attach;
-		struct cobjvm_detach detach;
-		struct cobjvm_fcm fcm;
-		struct cobjvm_fcm_release release;
-		struct cobjvm_fault fault;
-		struct cobjvm_stats stats;
-	} u;
-	int ret;
-
-	switch (cmd) {
-	case COBJVM_IOC_ATTACH:
-	case COBJVM_IOC_DETACH:
-	case COBJVM_IOC_FCM_CREATE:
-	case COBJVM_IOC_FCM_RELEASE:
-	case COBJVM_IOC_FAULT:
-		if (copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
-			return -EFAULT;
-		break;
-	}
-	switch (cmd) {
-	case COBJVM_IOC_ATTACH:
-		return do_attach(p, &u.attach);
-	case COBJVM_IOC_DETACH:
-		return do_detach(p, &u.detach);
-	case COBJVM_IOC_FCM_CREATE:
-		ret = do_fcm_create(p, &u.fcm);
-		if (ret)
-			return ret;
-		if (copy_to_user(uarg, &u.fcm, sizeof(u.fcm))) {
-			struct cobjvm_fcm_release rel = { .id = u.fcm.id };
-
-			do_fcm_release(p, &rel);	/* nobody learnt its id */
-			return -EFAULT;
-		}
-		return 0;
-	case COBJVM_IOC_FCM_RELEASE:
-		return do_fcm_release(p, &u.release);
-	case COBJVM_IOC_FAULT:
-		ret = do_fault(p, &u.fault);
-		if (ret)
-			return ret;
-		return copy_to_user(uarg, &u.fault, sizeof(u.fault)) ? -EFAULT : 0;
-	case COBJVM_IOC_STATS:
-		memset(&u.stats, 0, sizeof(u.stats));
-		stats(&u.stats);
-		return copy_to_user(uarg, &u.stats, sizeof(u.stats)) ? -EFAULT : 0;
-	case COBJVM_IOC_DRAIN:
-		vm_pm_drain();
-		return 0;
-	default:
-		return -ENOTTY;
-	}
 }

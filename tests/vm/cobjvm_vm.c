@@ -61,12 +61,18 @@ static bool fails(int fd, unsigned long cmd, void *arg, int err)
 	return ioctl(fd, cmd, arg) == -1 && errno == err;
 }
 
-static int attach(int fd, uint64_t off, uint64_t len, uint32_t v, uint32_t fcm, uint64_t pgoff)
+static int attach_key(int fd, uint64_t off, uint64_t len, uint32_t v, uint32_t fcm, uint64_t key,
+		      uint64_t pgoff)
 {
 	struct cobjvm_attach a = { .offset = off, .length = len, .variants = v,
-				   .fcm_id = fcm, .fcm_pgoff = pgoff };
+				   .fcm_id = fcm, .fcm_key = key, .fcm_pgoff = pgoff };
 
 	return ioctl(fd, COBJVM_IOC_ATTACH, &a) ? -errno : 0;
+}
+
+static int attach(int fd, uint64_t off, uint64_t len, uint32_t v, uint32_t fcm, uint64_t pgoff)
+{
+	return attach_key(fd, off, len, v, fcm, 0, pgoff);
 }
 
 static int detach(int fd, uint64_t off)
@@ -209,8 +215,9 @@ static void bad_input(void)
 	result(attach(fd, 0, PG, COBJVM_V_FCM_MASK, 0, 0) == -EINVAL, "attach: FCM variant 3: EINVAL");
 	result(attach(fd, 0, PG, 0, 0, 1) == -EINVAL, "attach: anonymous with an FCM offset: EINVAL");
 	result(attach(fd, 0, PG, 0, 0x7ffffff0, 0) == -ENOENT, "attach: unknown FCM: ENOENT");
-	struct cobjvm_attach ar = { .length = PG, .reserved = { 0, 1 } };
+	struct cobjvm_attach ar = { .length = PG, .reserved = 1 };
 	result(fails(fd, COBJVM_IOC_ATTACH, &ar, EINVAL), "attach: reserved field set: EINVAL");
+	result(attach_key(fd, 0, PG, 0, 0, 1, 0) == -EINVAL, "attach: anonymous with an FCM key: EINVAL");
 	result(attach(fd, 4 * PG, 4 * PG, 0, 0, 0) == 0, "attach [4, 8) pages");
 	result(attach(fd, 7 * PG, 2 * PG, 0, 0, 0) == -EEXIST &&
 	       attach(fd, 2 * PG, 3 * PG, 0, 0, 0) == -EEXIST &&
@@ -251,23 +258,54 @@ static void bad_input(void)
 	result(fails(fd, COBJVM_IOC_FCM_CREATE, &fc, EINVAL), "FCM create: a Process bit: EINVAL");
 	fc = (struct cobjvm_fcm){ .pages = 1, .variants = COBJVM_V_FCM_MASK };
 	result(fails(fd, COBJVM_IOC_FCM_CREATE, &fc, EINVAL), "FCM create: FCM variant 3: EINVAL");
+	fc = (struct cobjvm_fcm){ .pages = 1, .key = 1 };
+	result(fails(fd, COBJVM_IOC_FCM_CREATE, &fc, EINVAL), "FCM create: key set: EINVAL");
+	fc = (struct cobjvm_fcm){ .pages = 1, .reserved = 1 };
+	result(fails(fd, COBJVM_IOC_FCM_CREATE, &fc, EINVAL), "FCM create: reserved set: EINVAL");
 	fc = (struct cobjvm_fcm){ .pages = 4 };
 	ok = !ioctl(fd, COBJVM_IOC_FCM_CREATE, &fc);
-	result(ok && fc.id, "FCM create: id %u", fc.id);
-	result(attach(fd, 200 * PG, PG, COBJVM_V_FCM_HASH, fc.id, 0) == -EINVAL,
+	result(ok && fc.id && fc.key, "FCM create: id %u and a key", fc.id);
+	result(attach_key(fd, 200 * PG, PG, COBJVM_V_FCM_HASH, fc.id, fc.key, 0) == -EINVAL,
 	       "attach a shared FCM with FCM bits: EINVAL");
-	result(attach(fd, 200 * PG, 2 * PG, 0, fc.id, 3) == -EINVAL,
+	result(attach_key(fd, 200 * PG, 2 * PG, 0, fc.id, fc.key, 3) == -EINVAL,
 	       "attach past the shared FCM's end: EINVAL");
+	/* the capability: the id alone, or with any other key, is no FCM at all */
+	ok = attach(fd, 200 * PG, PG, 0, fc.id, 0) == -ENOENT;
+	for (i = 0; i < 64; i++)
+		ok &= attach_key(fd, 200 * PG, PG, 0, fc.id, fc.key ^ (1ULL << i), 0) == -ENOENT;
+	ok &= attach_key(fd, 200 * PG, PG, 0, fc.id, ~fc.key, 0) == -ENOENT;
+	result(ok, "attach a shared FCM with no key, or a key one bit off: ENOENT (as an unknown id)");
+	result(attach_key(fd, 200 * PG, PG, 0, fc.id + 1, fc.key, 0) == -ENOENT,
+	       "attach with the key but the next id: ENOENT");
 	fd2 = open(COBJVM_DEVICE, O_RDWR);
+	char *w2 = window(fd2);
+	result(w2 && attach_key(fd2, 0, PG, 0, fc.id, fc.key ^ 4, 0) == -ENOENT &&
+	       attach_key(fd2, 0, PG, 0, fc.id, fc.key, 1) == 0 && detach(fd2, 0) == 0,
+	       "another Process: a wrong key is refused, the right one attaches");
 	rel.id = fc.id;
 	result(fails(fd2, COBJVM_IOC_FCM_RELEASE, &rel, ENOENT),
 	       "FCM release by a Process that did not create it: ENOENT");
-	close(fd2);
 	rel.reserved = 1;
 	result(fails(fd, COBJVM_IOC_FCM_RELEASE, &rel, EINVAL), "FCM release: reserved set: EINVAL");
 	rel.reserved = 0;
 	result(!ioctl(fd, COBJVM_IOC_FCM_RELEASE, &rel) && fails(fd, COBJVM_IOC_FCM_RELEASE, &rel, ENOENT),
 	       "FCM release, twice: ENOENT");
+	result(attach_key(fd2, 0, PG, 0, fc.id, fc.key, 0) == -ENOENT,
+	       "attach a released FCM with its old key: ENOENT");
+	/* ids are reused: the new FCM under the same id takes a new key */
+	struct cobjvm_fcm fc2 = { .pages = 4 };
+
+	ok = !ioctl(fd, COBJVM_IOC_FCM_CREATE, &fc2);
+	result(ok && fc2.key != fc.key &&
+	       attach_key(fd2, 0, PG, 0, fc2.id, fc.key, 0) == -ENOENT &&
+	       attach_key(fd2, 0, PG, 0, fc2.id, fc2.key, 0) == 0 && detach(fd2, 0) == 0,
+	       "a new FCM (id %u, old id %u): the old key is refused, its own attaches",
+	       fc2.id, fc.id);
+	rel.id = fc2.id;
+	result(!ioctl(fd, COBJVM_IOC_FCM_RELEASE, &rel), "FCM release the new one");
+	if (w2)
+		munmap(w2, WINDOW);
+	close(fd2);
 
 	/* a touch outside every region */
 	signal(SIGBUS, on_bus);
@@ -365,7 +403,7 @@ static void variants(void)
 
 /* --- shared FCMs across processes --- */
 
-static bool child_sees(uint32_t id, unsigned long pages)
+static bool child_sees(uint32_t id, uint64_t key, unsigned long pages)
 {
 	pid_t pid = fork();
 	int st;
@@ -375,8 +413,8 @@ static bool child_sees(uint32_t id, unsigned long pages)
 		char *w = window(fd);
 		unsigned long i;
 
-		if (!w || attach(fd, 8 * PG, pages * PG, COBJVM_V_PROC_PERCPU | COBJVM_V_REGION_PERCPU,
-				 id, 0))
+		if (!w || attach_key(fd, 8 * PG, pages * PG,
+				     COBJVM_V_PROC_PERCPU | COBJVM_V_REGION_PERCPU, id, key, 0))
 			_exit(2);
 		for (i = 0; i < pages; i++) {
 			uint64_t *p = (uint64_t *)(w + (8 + i) * PG);
@@ -406,14 +444,14 @@ static void shared_fcms(void)
 			continue;
 		fc = (struct cobjvm_fcm){ .pages = pages + 4, .variants = v };
 		ok = !ioctl(fd, COBJVM_IOC_FCM_CREATE, &fc);
-		ok = ok && attach(fd, 0, pages * PG, 0, fc.id, 4) == 0;
+		ok = ok && attach_key(fd, 0, pages * PG, 0, fc.id, fc.key, 4) == 0;
 		for (i = 0; ok && i < pages; i++)
 			((uint64_t *)(w + i * PG))[0] = i + 7;
 		/* the child attaches FCM pages [0, pages): ours start at 4 */
-		ok = ok && detach(fd, 0) == 0 && attach(fd, 0, pages * PG, 0, fc.id, 0) == 0;
+		ok = ok && detach(fd, 0) == 0 && attach_key(fd, 0, pages * PG, 0, fc.id, fc.key, 0) == 0;
 		for (i = 0; ok && i < pages; i++)
 			((uint64_t *)(w + i * PG))[0] = i + 7;
-		ok = ok && child_sees(fc.id, pages);
+		ok = ok && child_sees(fc.id, fc.key, pages);
 		for (i = 0; ok && i < pages; i++)
 			ok = ((uint64_t *)(w + i * PG))[1] == i + 11;
 		ok = ok && stats(fd).pages_in_fcms == pages + 4;

@@ -21,7 +21,7 @@
 #include <linux/types.h>
 
 #define COBJVM_DEVICE		"/dev/cobjvm"
-#define COBJVM_ABI_VERSION	2
+#define COBJVM_ABI_VERSION	3
 
 #define COBJVM_WINDOW_MAX	(1ULL << 32)	/* bytes a window may span */
 #define COBJVM_REGIONS_MAX	64		/* regions per Process */
@@ -51,9 +51,11 @@ struct cobjvm_info {
 
 /*
  * Attach [offset, offset + length) of the window. Backing: anonymous
- * zero-fill (fcm_id 0, fcm_pgoff 0), or the shared FCM fcm_id from page
- * fcm_pgoff on (the FCM's variant applies; the FCM/PM bits of variants must
- * then be zero). The Process bit must match the other attached regions'.
+ * zero-fill (fcm_id 0, fcm_key 0, fcm_pgoff 0), or the shared FCM fcm_id
+ * from page fcm_pgoff on (the FCM's variant applies; the FCM/PM bits of
+ * variants must then be zero). fcm_key must be the key COBJVM_IOC_FCM_CREATE
+ * gave with the id: a wrong key is ENOENT, as for an id that does not exist.
+ * The Process bit must match the other attached regions'.
  */
 struct cobjvm_attach {
 	__u64 offset;		/* page-aligned, inside the window */
@@ -61,7 +63,8 @@ struct cobjvm_attach {
 	__u64 fcm_pgoff;	/* first FCM page of the region */
 	__u32 variants;		/* COBJVM_V_* */
 	__u32 fcm_id;		/* 0: anonymous */
-	__u64 reserved[2];	/* must be zero */
+	__u64 fcm_key;		/* the shared FCM's key; 0 when anonymous */
+	__u64 reserved;		/* must be zero */
 };
 
 /* Detach the region that starts at offset: PTEs go, then the pages. */
@@ -70,12 +73,18 @@ struct cobjvm_detach {
 	__u64 reserved;		/* must be zero */
 };
 
-/* Create a shared FCM of pages pages; its id names it to any process. */
+/*
+ * Create a shared FCM of pages pages. The id and the key together are a
+ * capability: a process that is handed both (say, over a socket or a
+ * mkchan channel) can attach the FCM; the id alone, being small and
+ * reused, is not enough. The key is random, never 0, and dies with the FCM.
+ */
 struct cobjvm_fcm {
 	__u64 pages;		/* its size, 1 .. COBJVM_WINDOW_MAX / page size */
 	__u32 variants;		/* COBJVM_V_FCM_* | COBJVM_V_PM_PERCPU */
-	__u32 id;		/* out: the FCM's id */
-	__u64 reserved[2];	/* must be zero */
+	__u32 id;		/* out: the FCM's id; must be zero */
+	__u64 key;		/* out: the FCM's key; must be zero */
+	__u64 reserved;		/* must be zero */
 };
 
 /* Drop this Process's handle on a shared FCM it created. */
