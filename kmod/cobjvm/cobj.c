@@ -126,6 +126,18 @@ out:
 }
 EXPORT_SYMBOL_GPL(cobj_miss);
 
+/* The miss of a per-CPU-memory rep (cobj.h): its caller is preemptible. */
+void __percpu *cobj_miss_percpu(coid_t id)
+{
+	void *rep;
+
+	preempt_disable();
+	rep = cobj_miss(id);
+	preempt_enable();
+	return (void __percpu __force *)rep;
+}
+EXPORT_SYMBOL_GPL(cobj_miss_percpu);
+
 static void root_free(struct cobj_root *root)
 {
 	free_percpu(root->calls);
@@ -349,6 +361,7 @@ void cobj_runtime_exit(void)
 
 	cpuhp_remove_state_nocalls(cobj_hp_state);
 	rcu_barrier();	/* every deferred destruction has run */
+	rcu_barrier_tasks();	/* and the per-CPU-memory reps those queued */
 	WARN_ON(atomic_long_read(&cobj_live));
 	for_each_possible_cpu(cpu)
 		kfree(per_cpu_ptr(&cobj_free, cpu)->ids);

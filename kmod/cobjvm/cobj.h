@@ -98,6 +98,35 @@ static inline void *cobj_deref(coid_t id)
 }
 
 /*
+ * Reps in per-CPU memory. An object whose COBJ_PER_CPU reps are one
+ * alloc_percpu() area gives every CPU the same __percpu pointer from
+ * create_rep; the tables then hold that pointer, and a this_cpu_*()
+ * operation through it lands in the running CPU's rep whichever CPU read
+ * the table, so the fast path needs no cobj_enter(): one table load and
+ * one per-CPU operation (a single instruction on x86), as cheap as a
+ * per-CPU variable. Invalid ids are still -EINVAL, and a CPU with no
+ * table entry (first call, destroyed id) still misses into the root. Two
+ * rules make that safe:
+ *  - the per-CPU op must not care which CPU runs it (this_cpu_add, not a
+ *    read-modify-write of a field that needs the same CPU twice);
+ *  - a task may be preempted between the table load and the op, outside
+ *    any RCU read-side section, so the area is freed only after an
+ *    RCU-Tasks grace period (every task has switched voluntarily since):
+ *    call_rcu_tasks() from free_root (cobj_runtime_exit waits for those),
+ *    never from free_rep, which runs for each CPU's copy of the pointer
+ *    and on hotplug.
+ * The caller checks the id and loads this CPU's entry itself
+ * (cobj_percpu_entry), and on NULL calls cobj_miss_percpu: an ERR_PTR or
+ * the area.
+ */
+static __always_inline void __percpu *cobj_percpu_entry(coid_t id)
+{
+	return (void __percpu __force *)this_cpu_read(cobj_local_table[id]);
+}
+
+void __percpu *cobj_miss_percpu(coid_t id);
+
+/*
  * Makes an object: reserves an id from this CPU's free list and installs
  * the root. Returns the id or a negative errno (-ENOSPC when this CPU's
  * share of ids is used up, counting those that destroyed objects give

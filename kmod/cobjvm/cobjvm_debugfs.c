@@ -9,7 +9,8 @@
  *   counters   write "ITERS NCPUS": K42's Figure 1 on the first NCPUS
  *              online CPUs at once: ns per increment of a spinlocked
  *              counter, an atomic, an unpadded per-CPU array (false
- *              sharing), a padded per-CPU array, the clustered counter,
+ *              sharing), a padded per-CPU array, the stock kernel's
+ *              per-CPU counter (this_cpu_inc), the clustered counter,
  *              and on one CPU a direct call against a clustered deref
  *   objects    live objects and the locality of destroyed ones (made,
  *              used and destroyed on one CPU)
@@ -233,7 +234,7 @@ static void selftest_ids(struct st *st)
 
 /*
  * A counter that lives from one selftest to the next, so that counts made
- * on a CPU that has since gone offline must have been folded, not lost.
+ * on a CPU that has since gone offline must still be counted, not lost.
  */
 static int persist_id = -1;
 static long persist_want;
@@ -253,6 +254,63 @@ static long counter_adds(struct st *st, int id)
 	return added;
 }
 
+/*
+ * The counter's fast path runs preemptible (cobj_counter.h): adds from a
+ * thread that moves itself across every online CPU between (and, when
+ * preempted, inside) its adds must all be counted.
+ */
+#define HOP_ROUNDS	60
+#define HOP_ADDS	500
+
+struct hop_job {
+	coid_t id;
+	int err;
+	struct completion done;
+};
+
+static int hop_thread(void *arg)
+{
+	struct hop_job *job = arg;
+	unsigned int cpu = cpumask_first(cpu_online_mask);
+	int r, i;
+
+	for (r = 0; r < HOP_ROUNDS && !job->err; r++) {
+		cpu = cpumask_next(cpu, cpu_online_mask);
+		if (cpu >= nr_cpu_ids)
+			cpu = cpumask_first(cpu_online_mask);
+		set_cpus_allowed_ptr(current, cpumask_of(cpu));
+		for (i = 0; i < HOP_ADDS && !job->err; i++)
+			job->err = cobj_counter_add(job->id, 1);
+	}
+	complete(&job->done);
+	return 0;
+}
+
+static void selftest_counter_migrating(struct st *st)
+{
+	struct hop_job job = { .id = cobj_counter_create() };
+	struct task_struct *t;
+
+	st_check(st, (int)job.id >= 0, "counter: create failed: %d", (int)job.id);
+	if ((int)job.id < 0)
+		return;
+	init_completion(&job.done);
+	/* under cpus_read_lock: the online mask holds still while it hops */
+	cpus_read_lock();
+	t = kthread_run(hop_thread, &job, "cobjhop");
+	st_check(st, !IS_ERR(t), "counter: no hopping thread: %d", PTR_ERR_OR_ZERO(t));
+	if (!IS_ERR(t))
+		wait_for_completion(&job.done);
+	cpus_read_unlock();
+	if (!IS_ERR(t)) {
+		st_check(st, !job.err, "counter: add while migrating failed: %d", job.err);
+		st_check(st, cobj_counter_read(job.id) == HOP_ROUNDS * HOP_ADDS,
+			 "counter: adds while migrating: read %ld, want %d",
+			 cobj_counter_read(job.id), HOP_ROUNDS * HOP_ADDS);
+	}
+	cobj_destroy(job.id);
+}
+
 static void selftest_counter(struct st *st)
 {
 	long want;
@@ -266,6 +324,8 @@ static void selftest_counter(struct st *st)
 		 cobj_counter_read(id), want);
 	st_check(st, !cobj_destroy(id), "counter: destroy failed");
 	st_check(st, cobj_counter_add(id, 1) == -ENOENT, "counter: add after destroy did not fail");
+	st_check(st, cobj_counter_add(COBJ_MAX_IDS, 1) == -EINVAL, "counter: add to an invalid id");
+	st_check(st, cobj_counter_read(id) == 0, "counter: a destroyed counter still reads");
 
 	if (persist_id < 0)
 		persist_id = cobj_counter_create();
@@ -279,8 +339,10 @@ static void selftest_counter(struct st *st)
 
 /* --- Figure 1 --- */
 
-enum variant { V_LOCK, V_ATOMIC, V_ARRAY, V_PADDED, V_CLUSTERED, NR_VARIANTS };
-static const char *const variant_names[] = { "lock", "atomic", "array", "padded", "clustered" };
+enum variant { V_LOCK, V_ATOMIC, V_ARRAY, V_PADDED, V_PERCPU, V_CLUSTERED, NR_VARIANTS };
+static const char *const variant_names[] = {
+	"lock", "atomic", "array", "padded", "percpu", "clustered"
+};
 
 struct padded {
 	long v;
@@ -300,42 +362,64 @@ struct bench {
 	atomic_long_t atomic;
 	long *array;		/* adjacent longs: false sharing */
 	struct padded *padded;
+	long __percpu *percpu;	/* the stock kernel's per-CPU counter */
 	coid_t counter;
 };
+
+/*
+ * One loop per variant, each the same shape: a local count, the
+ * increment, nothing else. The slot of the arrays is the thread's own,
+ * found once (the thread is bound to its CPU); the stock per-CPU counter
+ * (this_cpu_inc through the pointer in struct bench, reloaded each time)
+ * and the clustered counter (through its id) find this CPU's slot on
+ * every increment, as their callers would.
+ * noinline: each loop is compiled on its own, not merged into a switch
+ * that every iteration would pay for.
+ */
+#define BENCH_LOOP(name, decl, op)					\
+static noinline void name(struct bench *b, long iters, long *slot,	\
+			   struct padded *pad)				\
+{									\
+	long i;								\
+	decl;								\
+									\
+	for (i = 0; i < iters; i++)					\
+		op;							\
+}
+
+BENCH_LOOP(loop_lock, , ({ spin_lock(&b->lock); b->locked++; spin_unlock(&b->lock); }))
+BENCH_LOOP(loop_atomic, , atomic_long_inc(&b->atomic))
+BENCH_LOOP(loop_array, , WRITE_ONCE(*slot, READ_ONCE(*slot) + 1))
+BENCH_LOOP(loop_padded, , WRITE_ONCE(pad->v, READ_ONCE(pad->v) + 1))
+BENCH_LOOP(loop_percpu, , this_cpu_inc(*READ_ONCE(b->percpu)))
+BENCH_LOOP(loop_clustered, coid_t id = b->counter, cobj_counter_add(id, 1))
+
+static void (*const bench_loops[])(struct bench *, long, long *, struct padded *) = {
+	[V_LOCK] = loop_lock, [V_ATOMIC] = loop_atomic, [V_ARRAY] = loop_array,
+	[V_PADDED] = loop_padded, [V_PERCPU] = loop_percpu, [V_CLUSTERED] = loop_clustered,
+};
+
+static long bench_warm(const struct bench *b)
+{
+	return b->iters / 8 + 1;
+}
 
 static int bench_thread(void *arg)
 {
 	struct bench *b = arg;
 	unsigned int cpu = raw_smp_processor_id();
-	long i, *slot = &b->array[cpu];
-	struct padded *pad = &b->padded[cpu];
 	u64 t0;
 
+	/*
+	 * Untimed first: the first call on a CPU misses, and under TCG the
+	 * first pass through a loop translates it.
+	 */
+	bench_loops[b->v](b, bench_warm(b), &b->array[cpu], &b->padded[cpu]);
 	atomic_inc(&b->ready);
 	while (atomic_read(&b->ready) < b->ncpus)
 		cpu_relax();
 	t0 = ktime_get_ns();
-	for (i = 0; i < b->iters; i++) {
-		switch (b->v) {
-		case V_LOCK:
-			spin_lock(&b->lock);
-			b->locked++;
-			spin_unlock(&b->lock);
-			break;
-		case V_ATOMIC:
-			atomic_long_inc(&b->atomic);
-			break;
-		case V_ARRAY:
-			WRITE_ONCE(*slot, *slot + 1);
-			break;
-		case V_PADDED:
-			WRITE_ONCE(pad->v, pad->v + 1);
-			break;
-		default:
-			cobj_counter_add(b->counter, 1);
-			break;
-		}
-	}
+	bench_loops[b->v](b, b->iters, &b->array[cpu], &b->padded[cpu]);
 	b->ns[cpu] = ktime_get_ns() - t0;
 	if (atomic_inc_return(&b->done) == b->ncpus)
 		complete(&b->all_done);
@@ -354,6 +438,10 @@ static long bench_total(struct bench *b, const struct cpumask *cpus)
 		return atomic_long_read(&b->atomic);
 	case V_CLUSTERED:
 		return cobj_counter_read(b->counter);
+	case V_PERCPU:
+		for_each_cpu(cpu, cpus)
+			sum += *per_cpu_ptr(b->percpu, cpu);
+		return sum;
 	default:
 		for_each_cpu(cpu, cpus)
 			sum += b->v == V_ARRAY ? b->array[cpu] : b->padded[cpu].v;
@@ -391,7 +479,7 @@ static long bench_run(struct bench *b, const struct cpumask *cpus)
 		b->threads[cpu] = NULL;
 	}
 	wait_for_completion(&b->all_done);
-	if (bench_total(b, cpus) != b->iters * (long)b->ncpus)
+	if (bench_total(b, cpus) != (b->iters + bench_warm(b)) * (long)b->ncpus)
 		return -EIO;
 	for_each_cpu(cpu, cpus)
 		sum += b->ns[cpu];
@@ -400,6 +488,7 @@ static long bench_run(struct bench *b, const struct cpumask *cpus)
 
 static int counters_run(long iters, unsigned int ncpus)
 {
+	bool have_counter = false;
 	size_t cells = roundup_pow_of_two(nr_cpu_ids);
 	long ns[NR_VARIANTS], direct, deref;
 	struct bench *b;
@@ -418,12 +507,16 @@ static int counters_run(long iters, unsigned int ncpus)
 	b->padded = kzalloc(cells * sizeof(struct padded), GFP_KERNEL);
 	b->ns = kcalloc(nr_cpu_ids, sizeof(*b->ns), GFP_KERNEL);
 	b->threads = kcalloc(nr_cpu_ids, sizeof(*b->threads), GFP_KERNEL);
+	b->percpu = alloc_percpu(long);
 	ret = cobj_counter_create();
-	if (!b->array || !b->padded || !b->ns || !b->threads || ret < 0) {
+	/* destroy only our own: id 0 may be another live object */
+	have_counter = ret >= 0;
+	if (have_counter)
+		b->counter = ret;
+	if (!b->array || !b->padded || !b->ns || !b->threads || !b->percpu || ret < 0) {
 		ret = ret < 0 ? ret : -ENOMEM;
 		goto out;
 	}
-	b->counter = ret;
 	ret = 0;
 	spin_lock_init(&b->lock);
 
@@ -452,7 +545,8 @@ static int counters_run(long iters, unsigned int ncpus)
 		direct = bench_run(b, cpus);
 		cobj_destroy(b->counter);
 		ret = cobj_counter_create();
-		if (ret >= 0) {
+		have_counter = ret >= 0;
+		if (have_counter) {
 			b->counter = ret;
 			b->v = V_CLUSTERED;
 			deref = bench_run(b, cpus);
@@ -469,11 +563,13 @@ static int counters_run(long iters, unsigned int ncpus)
 	snprintf(counters_out + len, sizeof(counters_out) - len,
 		 " one_cpu_direct=%ld one_cpu_clustered=%ld verified=yes\n", direct, deref);
 out:
-	cobj_destroy(b->counter);
+	if (have_counter)
+		cobj_destroy(b->counter);
 	kfree(b->ns);
 	kfree(b->threads);
 	kfree(b->array);
 	kfree(b->padded);
+	free_percpu(b->percpu);
 	free_cpumask_var(cpus);
 	kfree(b);
 	return ret;
@@ -493,6 +589,7 @@ static ssize_t selftest_write(struct file *file, const char __user *ubuf, size_t
 	selftest_policies(&st);
 	selftest_ids(&st);
 	selftest_counter(&st);
+	selftest_counter_migrating(&st);
 	kfree(selftest_out);
 	selftest_out = kasprintf(GFP_KERNEL, "passed %d failed %d\n%s", st.passed,
 				 st.failed, st.log);

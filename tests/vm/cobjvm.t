@@ -3,7 +3,7 @@
 # In the guest: cobjvm's clustered-object runtime checks itself (policies,
 # misses, invalid and destroyed ids, per-CPU id partitioning, 20,000-object
 # churn, the clustered counter), also after a CPU went offline (its reps
-# folded, the counter keeps its counts) and came back; the counter
+# dropped, the counter keeps its counts) and came back; the counter
 # benchmark runs and verifies its totals; the module unloads with no
 # object left.
 cd "$(dirname "$0")/../.." || exit 1
@@ -19,7 +19,7 @@ selftest() {
 check "insmod cobjvm" insmod "$b/modules/cobjvm.ko"
 check "runtime selftest on 3 CPUs" selftest
 check "CPU 2 offline" sh -c "echo 0 > $cpu"
-check "selftest with CPU 2 gone (its counts folded, not lost)" selftest
+check "selftest with CPU 2 gone (its counts kept, not lost)" selftest
 check "CPU 2 online again" sh -c "echo 1 > $cpu"
 check "selftest with CPU 2 back (it misses afresh)" selftest
 for n in 1 3; do
