@@ -133,6 +133,20 @@ static int send_all(int fd, const char *p, size_t n)
 }
 
 
+/* The next reply (pushes before it are queued): 0, or -errno. */
+static int next_reply(struct mk_oct *c, const struct mk_resp_value **reply)
+{
+	for (;;) {
+		int ret = octc_parse(c, reply);
+
+		if (ret)
+			return ret < 0 ? ret : 0;
+		ret = oct_read_more(c, -1);
+		if (ret < 0)
+			return ret;
+	}
+}
+
 int mk_oct_command(struct mk_oct *c, size_t argc, const char *const *argv,
 		   const struct mk_resp_value **reply)
 {
@@ -144,16 +158,7 @@ int mk_oct_command(struct mk_oct *c, size_t argc, const char *const *argv,
 	if (mk_resp_w_command(&c->out, argc, argv, NULL))
 		return -ENOMEM;
 	ret = send_all(c->fd, c->out.data, c->out.len);
-	if (ret)
-		return ret;
-	for (;;) {
-		ret = octc_parse(c, reply);
-		if (ret)
-			return ret < 0 ? ret : 0;
-		ret = oct_read_more(c, -1);
-		if (ret < 0)
-			return ret;
-	}
+	return ret ? ret : next_reply(c, reply);
 }
 
 /*
@@ -312,20 +317,27 @@ void mk_oct_free_names(char **names, size_t n)
 	free(names);
 }
 
+static int names_of(const struct mk_resp_value *v, char ***names, size_t *n);
+
 int mk_oct_names_watch(struct mk_oct *c, const char *query,
 		       const struct mk_oct_trigger *t, char ***names, size_t *n,
 		       uint64_t *tid)
 {
 	const char *argv[10] = { "OCT.NAMES", query };
 	const struct mk_resp_value *v;
-	char **out;
 	int ret;
 
 	if (!query || !names || !n)
 		return -EINVAL;
 	ret = op(c, argv, 2, t, &v, tid);
-	if (ret)
-		return ret;
+	return ret ? ret : names_of(v, names, n);
+}
+
+/* The names a NAMES reply lists, copied. */
+static int names_of(const struct mk_resp_value *v, char ***names, size_t *n)
+{
+	char **out;
+
 	if (v->type != MK_RESP_ARRAY && v->type != MK_RESP_SET)
 		return -EPROTO;
 	out = calloc(v->n + 1, sizeof(*out));
@@ -354,25 +366,30 @@ int mk_oct_names(struct mk_oct *c, const char *query, char ***names, size_t *n)
 	return mk_oct_names_watch(c, query, NULL, names, n, NULL);
 }
 
+static int set_result(const struct mk_resp_value *v, enum mk_oct_set_flags flags,
+		      char **name);
+static size_t set_argv(const char **argv, const char *record, enum mk_oct_set_flags flags);
+
 int mk_oct_set_watch(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags,
 		     const struct mk_oct_trigger *t, char **name, uint64_t *tid)
 {
-	const char *argv[12] = { "OCT.SET", record };
+	const char *argv[12];
 	const struct mk_resp_value *v;
-	size_t argc = 2;
+	size_t argc = set_argv(argv, record, flags);
 	int ret;
 
 	if (name)
 		*name = NULL;
-	if (!record || (flags & ~(MK_OCT_SET_SEQ | MK_OCT_SET_EPHEMERAL)))
+	if (!record || !argc)
 		return -EINVAL;
-	if (flags & MK_OCT_SET_SEQ)
-		argv[argc++] = "SEQ";
-	if (flags & MK_OCT_SET_EPHEMERAL)
-		argv[argc++] = "EPHEMERAL";
 	ret = op(c, argv, argc, t, &v, tid);
-	if (ret)
-		return ret;
+	return ret ? ret : set_result(v, flags, name);
+}
+
+/* What a SET answered: the new name with SEQ, else +OK. */
+static int set_result(const struct mk_resp_value *v, enum mk_oct_set_flags flags,
+		      char **name)
+{
 	if (flags & MK_OCT_SET_SEQ) {
 		if (!is_text(v))
 			return -EPROTO;
@@ -384,6 +401,54 @@ int mk_oct_set_watch(struct mk_oct *c, const char *record, enum mk_oct_set_flags
 		return 0;
 	}
 	return is_ok(v) ? 0 : -EPROTO;
+}
+
+/* argv for OCT.SET @record with @flags: its argc, 0 for bad flags. */
+static size_t set_argv(const char **argv, const char *record, enum mk_oct_set_flags flags)
+{
+	size_t argc = 2;
+
+	if (flags & ~(MK_OCT_SET_SEQ | MK_OCT_SET_EPHEMERAL))
+		return 0;
+	argv[0] = "OCT.SET";
+	argv[1] = record;
+	if (flags & MK_OCT_SET_SEQ)
+		argv[argc++] = "SEQ";
+	if (flags & MK_OCT_SET_EPHEMERAL)
+		argv[argc++] = "EPHEMERAL";
+	return argc;
+}
+
+int oct_set_then_names(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags,
+		       char **name, const char *query, char ***names, size_t *n)
+{
+	const char *set[4], *nm[2] = { "OCT.NAMES", query };
+	size_t argc = set_argv(set, record, flags);
+	const struct mk_resp_value *v;
+	int ret, ret2;
+
+	*name = NULL;
+	if (!argc)
+		return -EINVAL;
+	c->out.len = 0;
+	if (mk_resp_w_command(&c->out, argc, set, NULL) ||
+	    mk_resp_w_command(&c->out, 2, nm, NULL))
+		return -ENOMEM;
+	ret = send_all(c->fd, c->out.data, c->out.len);
+	if (!ret)
+		ret = next_reply(c, &v);
+	if (ret)
+		return ret;
+	/* The set's answer is copied before the next reply replaces it. */
+	ret = is_error(v) ? oct_value_error(c, v) : set_result(v, flags, name);
+	ret2 = next_reply(c, &v);
+	if (!ret && !ret2)
+		ret = is_error(v) ? oct_value_error(c, v) : names_of(v, names, n);
+	if (ret || ret2) {
+		free(*name);
+		*name = NULL;
+	}
+	return ret2 ? ret2 : ret;
 }
 
 int mk_oct_set(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags,

@@ -48,6 +48,14 @@ struct mk_oct {
 void oct_internal_handler(struct mk_oct *c, const struct mk_oct_event *ev, void *state);
 #define OCT_INTERNAL	MK_OCT_HANDLER(oct_internal_handler, NULL)
 
+/*
+ * OCT.SET @record with @flags and OCT.NAMES @query in one round trip (the
+ * lock recipe takes its ticket and sees the queue at once): the set's new
+ * name (with SEQ) in *@name, the names in *@names / *@n. A failed set
+ * fails the call (its names are read and dropped).
+ */
+int oct_set_then_names(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags,
+		       char **name, const char *query, char ***names, size_t *n);
 /* A command whose error reply becomes an Octopus code or -errno. */
 int oct_call(struct mk_oct *c, const struct mk_resp_value **v, size_t argc,
 	     const char *const *argv);

@@ -68,6 +68,22 @@ static int take_ticket(struct mk_oct *c, const char *prefix, const char *attrs, 
 	return ret;
 }
 
+/* take_ticket() and the names matching @query, in one round trip. */
+static int lock_ticket(struct mk_oct *c, const char *prefix, const char *query,
+		       char **mine, char ***names, size_t *n)
+{
+	char *rec;
+	int ret;
+
+	*names = NULL;
+	if (asprintf(&rec, "%s. { pid: %d }", prefix, (int)getpid()) < 0)
+		return -ENOMEM;
+	ret = oct_set_then_names(c, rec, MK_OCT_SET_SEQ | MK_OCT_SET_EPHEMERAL, mine,
+				 query, names, n);
+	free(rec);
+	return ret;
+}
+
 /* Waits until the record @name, if it exists, is deleted: one trigger. */
 static int wait_gone(struct mk_oct *c, const char *name)
 {
@@ -105,9 +121,11 @@ int mk_oct_lock(struct mk_oct *c, const char *name, struct mk_oct_lock *l)
 	query = seq_query(name);
 	if (!query)
 		return -ENOMEM;
-	ret = take_ticket(c, name, "", &l->mine);
+	/* The ticket and the first look at the queue in one round trip. */
+	ret = lock_ticket(c, name, query, &l->mine, &names, &n);
 	while (!ret && !held) {
-		ret = mk_oct_names(c, query, &names, &n);
+		if (!names)
+			ret = mk_oct_names(c, query, &names, &n);
 		if (ret)
 			break;
 		i = index_of(names, n, l->mine);
@@ -118,6 +136,7 @@ int mk_oct_lock(struct mk_oct *c, const char *name, struct mk_oct_lock *l)
 		else
 			ret = wait_gone(c, names[i - 1]);
 		mk_oct_free_names(names, n);
+		names = NULL;
 	}
 	free(query);
 	if (ret && l->mine) {
