@@ -508,6 +508,48 @@ int mk_ring_rx_ready(const struct mk_ring_rx *rx)
  * wake call; a peer that scribbles over the line can cause spurious wake-ups
  * or calls, never a wait the timeout does not bound.
  */
+/*
+ * A wait's clock: the spin budget (UINT64_MAX: the default), cut to the
+ * timeout (< 0: none), and the deadline.
+ */
+struct wait_clock {
+	uint64_t spin_ns, spin_end, deadline;
+	bool timed;
+};
+
+static void wait_clock_start(struct wait_clock *wc, uint64_t spin_ns, int64_t timeout_ns)
+{
+	uint64_t start;
+
+	if (spin_ns == UINT64_MAX)
+		spin_ns = MK_RING_SPIN_NS_DEFAULT;
+	/* Bounds both sums below away from overflow (about 146 years). */
+	if (spin_ns > (uint64_t)INT64_MAX / 2)
+		spin_ns = (uint64_t)INT64_MAX / 2;
+	wc->timed = timeout_ns >= 0;
+	if (wc->timed && (uint64_t)timeout_ns < spin_ns)
+		spin_ns = (uint64_t)timeout_ns;
+	start = mk_mono_ns();
+	wc->spin_ns = spin_ns;
+	wc->spin_end = start + spin_ns;
+	wc->deadline = wc->timed ? start + (uint64_t)timeout_ns : 0;
+}
+
+/* Before a timed sleep: the time left in *@ts, or -ETIMEDOUT. */
+static int wait_clock_left(const struct wait_clock *wc, struct timespec *ts)
+{
+	uint64_t now;
+
+	if (!wc->timed)
+		return 0;
+	now = mk_mono_ns();
+	if (now >= wc->deadline)
+		return -ETIMEDOUT;
+	ts->tv_sec = (time_t)((wc->deadline - now) / 1000000000ULL);
+	ts->tv_nsec = (long)((wc->deadline - now) % 1000000000ULL);
+	return 0;
+}
+
 int mk_ring_wait(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_ns)
 {
 	return mk_ring_wait_check(rx, spin_ns, timeout_ns, NULL, NULL);
@@ -517,8 +559,8 @@ int mk_ring_wait_check(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_
 		       int (*check)(void *arg), void *arg)
 {
 	struct mk_ring_wait_line *w;
+	struct wait_clock wc;
 	struct timespec ts;
-	uint64_t start, now, spin_end, deadline = 0;
 	uint32_t v;
 	int ret = 0, i;
 	long r;
@@ -529,29 +571,18 @@ int mk_ring_wait_check(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_
 		return rx->err;
 	if (rx_peek(rx))
 		return 0;
-	if (spin_ns == UINT64_MAX)
-		spin_ns = MK_RING_SPIN_NS_DEFAULT;
-	/* Bounds both sums below away from overflow (about 146 years). */
-	if (spin_ns > (uint64_t)INT64_MAX / 2)
-		spin_ns = (uint64_t)INT64_MAX / 2;
-	if (timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns)
-		spin_ns = (uint64_t)timeout_ns;
-
-	start = mk_mono_ns();
-	spin_end = start + spin_ns;
-	if (timeout_ns >= 0)
-		deadline = start + (uint64_t)timeout_ns;
+	wait_clock_start(&wc, spin_ns, timeout_ns);
 	/* Reading the clock costs more than a look at the slot: look often. */
-	while (spin_ns) {
+	while (wc.spin_ns) {
 		for (i = 0; i < 32; i++) {
 			if (rx_peek(rx))
 				return 0;
 			mk_cpu_relax();
 		}
-		if (mk_mono_ns() >= spin_end)
+		if (mk_mono_ns() >= wc.spin_end)
 			break;
 	}
-	if (timeout_ns >= 0 && (uint64_t)timeout_ns <= spin_ns)
+	if (timeout_ns >= 0 && (uint64_t)timeout_ns <= wc.spin_ns)
 		return rx_peek(rx) ? 0 : -ETIMEDOUT;
 
 	w = wait_line(rx->slots);
@@ -571,15 +602,9 @@ int mk_ring_wait_check(struct mk_ring_rx *rx, uint64_t spin_ns, int64_t timeout_
 			if (ret)
 				break;
 		}
-		if (timeout_ns >= 0) {
-			now = mk_mono_ns();
-			if (now >= deadline) {
-				ret = -ETIMEDOUT;
-				break;
-			}
-			ts.tv_sec = (time_t)((deadline - now) / 1000000000ULL);
-			ts.tv_nsec = (long)((deadline - now) % 1000000000ULL);
-		}
+		ret = wait_clock_left(&wc, &ts);
+		if (ret)
+			break;
 		r = futex_wait(&w->futex, v, timeout_ns >= 0 ? &ts : NULL);
 		if (r < 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
 			ret = -errno;
@@ -683,8 +708,8 @@ int mk_ring_tx_room(struct mk_ring_tx *tx, size_t len)
 int mk_ring_wait_credits(struct mk_ring_tx *tx, size_t len, uint64_t spin_ns,
 			 int64_t timeout_ns, int (*check)(void *arg), void *arg)
 {
+	struct wait_clock wc;
 	struct timespec ts;
-	uint64_t start, now, spin_end, deadline = 0;
 	uint32_t v;
 	int ret, i;
 	long r;
@@ -694,28 +719,18 @@ int mk_ring_wait_credits(struct mk_ring_tx *tx, size_t len, uint64_t spin_ns,
 	ret = mk_ring_tx_room(tx, len);
 	if (ret)
 		return ret < 0 ? ret : 0;
-	if (spin_ns == UINT64_MAX)
-		spin_ns = MK_RING_SPIN_NS_DEFAULT;
-	if (spin_ns > (uint64_t)INT64_MAX / 2)
-		spin_ns = (uint64_t)INT64_MAX / 2;
-	if (timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns)
-		spin_ns = (uint64_t)timeout_ns;
-
-	start = mk_mono_ns();
-	spin_end = start + spin_ns;
-	if (timeout_ns >= 0)
-		deadline = start + (uint64_t)timeout_ns;
-	while (spin_ns) {
+	wait_clock_start(&wc, spin_ns, timeout_ns);
+	while (wc.spin_ns) {
 		for (i = 0; i < 32; i++) {
 			ret = mk_ring_tx_room(tx, len);
 			if (ret)
 				return ret < 0 ? ret : 0;
 			mk_cpu_relax();
 		}
-		if (mk_mono_ns() >= spin_end)
+		if (mk_mono_ns() >= wc.spin_end)
 			break;
 	}
-	if (timeout_ns >= 0 && (uint64_t)timeout_ns <= spin_ns) {
+	if (timeout_ns >= 0 && (uint64_t)timeout_ns <= wc.spin_ns) {
 		ret = mk_ring_tx_room(tx, len);
 		return ret < 0 ? ret : ret ? 0 : -ETIMEDOUT;
 	}
@@ -735,15 +750,9 @@ int mk_ring_wait_credits(struct mk_ring_tx *tx, size_t len, uint64_t spin_ns,
 			if (ret)
 				break;
 		}
-		if (timeout_ns >= 0) {
-			now = mk_mono_ns();
-			if (now >= deadline) {
-				ret = -ETIMEDOUT;
-				break;
-			}
-			ts.tv_sec = (time_t)((deadline - now) / 1000000000ULL);
-			ts.tv_nsec = (long)((deadline - now) % 1000000000ULL);
-		}
+		ret = wait_clock_left(&wc, &ts);
+		if (ret)
+			break;
 		r = futex_wait(credit_word(tx->cons), v, timeout_ns >= 0 ? &ts : NULL);
 		if (r < 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) {
 			ret = -errno;
