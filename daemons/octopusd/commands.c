@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "pubsub.h"
 #include "triggers.h"
+#include "waits.h"
 
 #define OCTOPUSD_VERSION "0.1.0"
 
@@ -592,7 +593,9 @@ static void cmd_oct_wait(struct server *s, struct conn *c,
 		return;
 	e = store_get(s->st, q, &r);
 	if (e == OCT_ERR_NO_RECORD) {
-		server_wait(s, c, q, deadline);
+		e = wait_start(s, c, q, deadline);
+		if (e)
+			w_oct_err(c, e);
 		return;
 	}
 	oct_record_free(q);
@@ -763,11 +766,13 @@ static void cmd_info(struct server *s, struct conn *c)
 		"# Octopus\r\nrecords:%zu\r\nattribute_keys:%zu\r\n"
 		"triggers:%zu\r\nsubscriptions:%zu\r\nwatch_limit:%zu\r\n"
 		"conn_watch_limit:%zu\r\ntrigger_candidates_visited:%llu\r\n"
-		"subscription_candidates_visited:%llu\r\n",
+		"subscription_candidates_visited:%llu\r\nwaiters:%zu\r\n"
+		"wait_candidates_visited:%llu\r\n",
 		OCTOPUSD_VERSION, s->nconns, st.records, st.keys,
 		s->trig_idx.n, s->sub_idx.n, s->max_watches,
 		s->max_conn_watches, (unsigned long long)s->trig_idx.visited,
-		(unsigned long long)s->sub_idx.visited);
+		(unsigned long long)s->sub_idx.visited, s->wait_idx.n,
+		(unsigned long long)s->wait_idx.visited);
 	if (fclose(f) != 0 || !txt) {
 		free(txt);
 		w_oct_err(c, OCT_ERR_NO_MEMORY);

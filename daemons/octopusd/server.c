@@ -26,6 +26,7 @@
 #include "pubsub.h"
 #include "server.h"
 #include "triggers.h"
+#include "waits.h"
 
 uint64_t server_now_ns(void)
 {
@@ -48,55 +49,6 @@ static int set_events(struct server *s, struct conn *c, uint32_t ev)
 		return -1;
 	c->events = ev;
 	return 0;
-}
-
-static struct conn **wlist(struct server *s, struct conn *c)
-{
-	return c->wstate == CONN_WAITING ? &s->waiters : &s->ready;
-}
-
-static void wlist_unlink(struct server *s, struct conn *c)
-{
-	if (c->wstate == CONN_RUN)
-		return;
-	if (c->wprev)
-		c->wprev->wnext = c->wnext;
-	else
-		*wlist(s, c) = c->wnext;
-	if (c->wnext)
-		c->wnext->wprev = c->wprev;
-	c->wprev = c->wnext = NULL;
-	c->wstate = CONN_RUN;
-}
-
-static void wlist_push(struct server *s, struct conn *c, int state)
-{
-	struct conn **head;
-
-	wlist_unlink(s, c);
-	c->wstate = state;
-	head = wlist(s, c);
-	c->wnext = *head;
-	if (*head)
-		(*head)->wprev = c;
-	*head = c;
-}
-
-void server_wait(struct server *s, struct conn *c, struct oct_record *q,
-		 uint64_t deadline_ns)
-{
-	c->wait_q = q;
-	c->wait_deadline = deadline_ns;
-	wlist_push(s, c, CONN_WAITING);
-}
-
-/* Ends c's wait: reply already written; resume it from the main loop. */
-static void wait_end(struct server *s, struct conn *c)
-{
-	oct_record_free(c->wait_q);
-	c->wait_q = NULL;
-	c->wait_deadline = 0;
-	wlist_push(s, c, CONN_READY);
 }
 
 static void flush_unlink(struct server *s, struct conn *c)
@@ -141,76 +93,20 @@ static void store_hook(void *ctx, enum store_op op, const struct oct_record *rec
 {
 	struct server *s = ctx;
 
-	if (op == STORE_OP_SET && s->waiters)
-		s->dirty = true;
+	if (op == STORE_OP_SET && s->wait_idx.n)
+		waits_set(s, rec);
 	if (s->trig_idx.n)
 		triggers_fire(s, op, rec);
 }
 
-/* After a set: answer every waiter whose query now matches. */
-static void wake_waiters(struct server *s)
-{
-	struct conn *c = s->waiters, *next;
-
-	s->dirty = false;
-	for (; c; c = next) {
-		const struct oct_record *r;
-		enum oct_err e;
-
-		next = c->wnext;
-		e = store_get(s->st, c->wait_q, &r);
-		if (e == OCT_ERR_NO_RECORD)
-			continue;
-		if (e == OCT_OK) {
-			size_t n;
-			char *txt = oct_print(r, &n);
-
-			if (txt)
-				mk_resp_w_bulk(&c->out, txt, n);
-			else
-				mk_resp_w_error(&c->out, "NO_MEMORY", "out of memory");
-			free(txt);
-		} else {
-			mk_resp_w_error(&c->out, oct_err_name(e), oct_err_str(e));
-		}
-		wait_end(s, c);
-	}
-}
-
-/* Waits past their deadline get a null reply. Returns the epoll timeout
- * (ms) until the next deadline, or -1. */
-static int expire_waiters(struct server *s)
-{
-	uint64_t now = server_now_ns(), next = 0;
-	struct conn *c = s->waiters, *nc;
-
-	for (; c; c = nc) {
-		nc = c->wnext;
-		if (!c->wait_deadline)
-			continue;
-		if (c->wait_deadline <= now) {
-			mk_resp_w_null(&c->out);
-			wait_end(s, c);
-		} else if (!next || c->wait_deadline < next) {
-			next = c->wait_deadline;
-		}
-	}
-	if (!next)
-		return -1;
-	uint64_t ms = (next - now + 999999) / 1000000;
-
-	return ms > 60000 ? 60000 : (int)ms;
-}
-
 static void conn_close(struct server *s, struct conn *c)
 {
-	wlist_unlink(s, c);
+	wait_drop(s, c);
 	flush_unlink(s, c);
 	/* Its own triggers go before its ephemeral records: a closed
 	 * connection gets no events. */
 	triggers_drop_conn(s, c);
 	subs_drop_conn(s, c);
-	oct_record_free(c->wait_q);
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	/* Its ephemeral records go with it. */
@@ -313,8 +209,8 @@ static void conn_process(struct server *s, struct conn *c)
 			break;
 		if (rc > 0) {
 			cmd_exec(s, c, &cmd);
-			if (s->dirty)
-				wake_waiters(s);
+			if (s->woken)
+				waits_wake(s);
 			continue;
 		}
 		const char *msg = mk_resp_reader_error(c->rd);
@@ -543,6 +439,7 @@ int server_init(struct server *s, const struct server_opts *o)
 						    MAX_CONN_WATCHES;
 	watchidx_init(&s->trig_idx);
 	watchidx_init(&s->sub_idx);
+	watchidx_init(&s->wait_idx);
 	s->unix_fd = s->tcp_fd = s->sigfd = s->epfd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
@@ -584,8 +481,8 @@ int server_run(struct server *s)
 		int timeout = s->poll_ns && server_now_ns() - last_busy < s->poll_ns ? 0 : -1;
 		int n;
 
-		if (s->waiters) {
-			int t = expire_waiters(s);
+		if (s->nwheap) {
+			int t = waits_expire(s);
 
 			if (timeout < 0 || (t >= 0 && t < timeout))
 				timeout = t;
@@ -623,10 +520,7 @@ int server_run(struct server *s)
 		}
 		/* Woken waiters: their reply, then their buffered commands
 		 * (which may wake others: the loop takes them too). */
-		while (s->ready) {
-			struct conn *c = s->ready;
-
-			wlist_unlink(s, c);
+		for (struct conn *c; (c = waits_next_ready(s));) {
 			conn_process(s, c);
 			conn_update(s, c);
 		}
@@ -665,4 +559,5 @@ void server_fini(struct server *s)
 	s->st = NULL;
 	watchidx_fini(&s->trig_idx);
 	watchidx_fini(&s->sub_idx);
+	waits_fini(s);
 }

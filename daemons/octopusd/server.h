@@ -39,6 +39,7 @@
 
 struct trigger;
 struct sub;
+struct wait;
 
 struct conn {
 	int fd;
@@ -49,10 +50,9 @@ struct conn {
 	bool closing;		/* send what is pending, then close */
 	bool eof;		/* peer closed its side */
 	struct conn *prev, *next;
-	/* OCT.WAIT: the query, its deadline (0: none), and the list the
-	 * connection is on: the server's waiters or its ready list. */
-	struct oct_record *wait_q;
-	uint64_t wait_deadline;
+	/* OCT.WAIT (waits.h): blocked on its wait, or answered and on the
+	 * server's ready list (wprev, wnext) to run its buffered commands. */
+	struct wait *wait;
 	enum { CONN_RUN, CONN_WAITING, CONN_READY } wstate;
 	struct conn *wprev, *wnext;
 	struct trigger *triggers;	/* its triggers */
@@ -75,9 +75,12 @@ struct server {
 	size_t nconns;
 	struct conn *conns;	/* list of all connections */
 	uint64_t poll_ns;	/* busy-poll this long after activity */
-	struct conn *waiters;	/* blocked in OCT.WAIT */
-	struct conn *ready;	/* woken, to resume */
-	bool dirty;		/* a set happened while someone waits */
+	/* OCT.WAIT (waits.c) */
+	struct watchidx wait_idx;	/* the queries of blocked waits */
+	struct wait *woken;		/* matched by a set, to answer */
+	struct wait **wheap;		/* deadlines, a min-heap */
+	size_t nwheap, wheap_cap;
+	struct conn *ready;		/* answered, to resume */
 	struct watchidx trig_idx;	/* all triggers */
 	struct watchidx sub_idx;	/* all subscriptions */
 	uint64_t next_watch_id;		/* ids of both, never reused */
@@ -107,9 +110,5 @@ uint64_t server_now_ns(void);
  * flushed from the main loop); false if c is over CONN_PUSH_MAX, which
  * drops c's output and disconnects it. */
 bool server_push_begin(struct server *s, struct conn *c);
-/* Blocks c in OCT.WAIT on q (now the server's) until a record matches
- * or deadline_ns (CLOCK_MONOTONIC; 0: forever) passes. */
-void server_wait(struct server *s, struct conn *c, struct oct_record *q,
-		 uint64_t deadline_ns);
 
 #endif /* OCTOPUSD_SERVER_H */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * octopusd watch index: the queries of triggers and subscriptions, indexed
- * so that a set, del or publish of record R only tests the queries that can
- * match R (the paper's trigger bitmap index, done with hash buckets):
+ * octopusd watch index: the queries of triggers, subscriptions and waits
+ * (OCT.WAIT), indexed so that a set, del or publish of record R only tests
+ * the queries that can match R (the paper's trigger bitmap index, done
+ * with hash buckets):
  *  - a query with a literal name is filed under that name;
  *  - else a query with terms under one of its keys (every term requires
  *    its key to exist in a matching record), the one whose bucket is the
@@ -28,7 +29,7 @@
 
 struct wbucket;
 
-/* Embedded first in a trigger or a subscription. */
+/* Embedded first in a trigger, a subscription or a wait. */
 struct watch {
 	struct oct_record *q;
 	void *name_re;		/* pcre2_code *, NULL unless a regex name */
