@@ -17,7 +17,8 @@
  *  - attach/detach: a region of 256 pages attached and detached, untouched,
  *    touched on one CPU, touched on all CPUs, against mmap/munmap.
  * ns per fault (mean over threads of time / pages); scaling is the 1-CPU
- * ns per fault over the N-CPU one (N = perfect).
+ * ns per fault over the N-CPU one, times N: the throughput speed-up of N
+ * CPUs doing N times the work (N = perfect).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -402,7 +403,7 @@ int main(int argc, char **argv)
 		fprintf(js, "{\n  \"bench\": \"cobjvm_vm\",\n  \"pages\": %lu,\n  \"cpus\": %d,\n"
 			"  \"runs\": [\n", pages, ncpus);
 	printf("memclone, %lu pages per thread touched once: ns per fault "
-	       "(scaling = 1-CPU ns / %d-CPU ns)\n", pages, ncpus);
+	       "(scaling = N x 1-CPU ns / N-CPU ns, N = %d is perfect)\n", pages, ncpus);
 	printf("  %-8s %-11s %9s %9s %8s\n", "variants", "layout", "1 CPU", "N CPUs", "scaling");
 	for (int s = 0; s < 2; s++) {
 		for (int i = 0; i < nv; i++) {
