@@ -244,7 +244,7 @@ struct cobj_root *cobj_root_of(coid_t id)
 }
 EXPORT_SYMBOL_GPL(cobj_root_of);
 
-int cobj_for_each_rep(coid_t id, void (*fn)(void *rep, void *arg), void *arg)
+int cobj_visit_reps(coid_t id, cobj_rep_fn_t fn, void *arg)
 {
 	struct cobj_root *root;
 	unsigned int cpu;
@@ -266,7 +266,7 @@ int cobj_for_each_rep(coid_t id, void (*fn)(void *rep, void *arg), void *arg)
 	rcu_read_unlock();
 	return 0;
 }
-EXPORT_SYMBOL_GPL(cobj_for_each_rep);
+EXPORT_SYMBOL_GPL(cobj_visit_reps);
 
 /*
  * A CPU is gone: its table entries go, and the reps that were its own

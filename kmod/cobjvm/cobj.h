@@ -148,7 +148,8 @@ unsigned int cobj_id_cpu(coid_t id);
  * Calls @fn on each rep of @id that exists (for gathering, e.g. summing a
  * counter), under RCU. Returns 0 or -ENOENT.
  */
-int cobj_for_each_rep(coid_t id, void (*fn)(void *rep, void *arg), void *arg);
+typedef void (*cobj_rep_fn_t)(void *rep, void *arg);
+int cobj_visit_reps(coid_t id, cobj_rep_fn_t fn, void *arg);
 
 /* The root of @id, or NULL; under rcu_read_lock(). */
 struct cobj_root *cobj_root_of(coid_t id);

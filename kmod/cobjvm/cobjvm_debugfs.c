@@ -387,11 +387,11 @@ static noinline void name(struct bench *b, long iters, long *slot,	\
 		op;							\
 }
 
-BENCH_LOOP(loop_lock, , ({ spin_lock(&b->lock); b->locked++; spin_unlock(&b->lock); }))
-BENCH_LOOP(loop_atomic, , atomic_long_inc(&b->atomic))
-BENCH_LOOP(loop_array, , WRITE_ONCE(*slot, READ_ONCE(*slot) + 1))
-BENCH_LOOP(loop_padded, , WRITE_ONCE(pad->v, READ_ONCE(pad->v) + 1))
-BENCH_LOOP(loop_percpu, , this_cpu_inc(*READ_ONCE(b->percpu)))
+BENCH_LOOP(loop_lock, (void)0, ({ spin_lock(&b->lock); b->locked++; spin_unlock(&b->lock); }))
+BENCH_LOOP(loop_atomic, (void)0, atomic_long_inc(&b->atomic))
+BENCH_LOOP(loop_array, (void)0, WRITE_ONCE(*slot, READ_ONCE(*slot) + 1))
+BENCH_LOOP(loop_padded, (void)0, WRITE_ONCE(pad->v, READ_ONCE(pad->v) + 1))
+BENCH_LOOP(loop_percpu, (void)0, this_cpu_inc(*READ_ONCE(b->percpu)))
 BENCH_LOOP(loop_clustered, coid_t id = b->counter, cobj_counter_add(id, 1))
 
 static void (*const bench_loops[])(struct bench *, long, long *, struct padded *) = {
@@ -503,8 +503,8 @@ static int counters_run(long iters, unsigned int ncpus)
 		return -ENOMEM;
 	}
 	/* Power-of-two kmalloc sizes are naturally aligned: lines stay whole. */
-	b->array = kzalloc(cells * sizeof(long), GFP_KERNEL);
-	b->padded = kzalloc(cells * sizeof(struct padded), GFP_KERNEL);
+	b->array = kcalloc(cells, sizeof(long), GFP_KERNEL);
+	b->padded = kcalloc(cells, sizeof(struct padded), GFP_KERNEL);
 	b->ns = kcalloc(nr_cpu_ids, sizeof(*b->ns), GFP_KERNEL);
 	b->threads = kcalloc(nr_cpu_ids, sizeof(*b->threads), GFP_KERNEL);
 	b->percpu = alloc_percpu(long);

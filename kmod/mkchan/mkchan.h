@@ -10,6 +10,7 @@
 #define MKCHAN_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -78,8 +79,6 @@ struct mkchan_chan {
 	wait_queue_head_t wq[2];	/* waiters of each end, for messages and credits */
 };
 
-struct file;
-struct file_operations;
 
 /* mkchan_main.c */
 int mkchan_new_file(const char *name, const struct file_operations *fops,

@@ -438,7 +438,7 @@ static __poll_t chan_poll(struct file *file, struct poll_table_struct *pt)
 static void set_vm_flags(struct vm_area_struct *vma, unsigned long set,
 			 unsigned long clear)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
 	vm_flags_mod(vma, set, clear);
 #else
 	vma->vm_flags = (vma->vm_flags | set) & ~clear;

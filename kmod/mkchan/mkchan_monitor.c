@@ -122,6 +122,7 @@ static bool ring_put(struct mon_ring *ring, mkchan_fn_t fn, void *arg,
 	struct mon_req *req;
 
 	if (tail - ring->prod.head_seen >= MON_SLOTS) {
+		/* pairs with ring_take(): the slots it freed are free */
 		ring->prod.head_seen = smp_load_acquire(&ring->head);
 		if (tail - ring->prod.head_seen >= MON_SLOTS)
 			return false;
@@ -130,6 +131,7 @@ static bool ring_put(struct mon_ring *ring, mkchan_fn_t fn, void *arg,
 	req->fn = fn;
 	req->arg = arg;
 	req->ack = ack;
+	/* the request's fields before its sequence number (ring_take) */
 	smp_store_release(&req->seq, tail + 1);
 	ring->prod.tail = tail + 1;
 	return true;
@@ -141,11 +143,13 @@ static bool ring_take(struct mon_ring *ring, struct mon_req *out)
 	u64 head = ring->head;
 	struct mon_req *req = &ring->slots[head & (MON_SLOTS - 1)];
 
+	/* pairs with ring_put(): a published seq means the fields are there */
 	if (smp_load_acquire(&req->seq) != head + 1)
 		return false;
 	out->fn = req->fn;
 	out->arg = req->arg;
 	out->ack = req->ack;
+	/* the slot is read before the producer may reuse it (ring_put) */
 	smp_store_release(&ring->head, head + 1);
 	return true;
 }
@@ -170,6 +174,7 @@ static int try_send(struct monitor *mon, mkchan_fn_t fn, void *arg,
 	*sent = ring_put(ring, fn, arg, ack);
 	put_cpu();
 	if (*sent) {
+		/* request before sleeping; pairs with mon_thread()'s smp_mb() */
 		smp_mb();
 		if (READ_ONCE(mon->sleeping))
 			wake_up_process(mon->task);
@@ -271,6 +276,7 @@ static bool mon_has_work(struct monitor *mon)
 		return true;
 	for_each_possible_cpu(src) {
 		ring = ring_for(mon, src);
+		/* pairs with ring_put()'s release of seq */
 		if (ring && smp_load_acquire(&ring->slots[ring->head & (MON_SLOTS - 1)].seq) ==
 			    ring->head + 1)
 			return true;
@@ -295,6 +301,7 @@ static int mon_thread(void *data)
 		}
 		set_current_state(TASK_INTERRUPTIBLE);
 		WRITE_ONCE(mon->sleeping, 1);
+		/* sleeping before the recheck; pairs with try_send()'s smp_mb() */
 		smp_mb();
 		if (!mon_has_work(mon) && !kthread_should_stop()) {
 			atomic_long_inc(&mon->sleeps);

@@ -74,7 +74,7 @@ struct cobjvm_detach {
 };
 
 /*
- * Create a shared FCM of pages pages. The id and the key together are a
+ * Create a shared FCM of @pages pages. The id and the key together are a
  * capability: a process that is handed both (say, over a socket or a
  * mkchan channel) can attach the FCM; the id alone, being small and
  * reused, is not enough. The key is random, never 0, and dies with the FCM.

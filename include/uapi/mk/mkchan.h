@@ -236,8 +236,8 @@ _Static_assert(__builtin_offsetof(struct mkchan_ring, wait) ==
 	       MKCHAN_RING_WAIT_OFFSET, "ring wait line offset");
 _Static_assert(__builtin_offsetof(struct mkchan_ring, slots) ==
 	       MKCHAN_RING_SLOTS_OFFSET, "ring slots offset");
-_Static_assert(MKCHAN_RING_MAX_SLOTS <= MKCHAN_RING_NSLOTS_MASK + 1 &&
-	       MKCHAN_RING_PAYLOAD <= MKCHAN_RING_LEN_MASK,
+_Static_assert(MKCHAN_RING_NSLOTS_MASK + 1 >= MKCHAN_RING_MAX_SLOTS &&
+	       MKCHAN_RING_LEN_MASK >= MKCHAN_RING_PAYLOAD,
 	       "header fields too narrow");
 #endif
 
@@ -338,9 +338,11 @@ struct mkchan_chan_info {
 };
 
 struct mkchan_wait {
-	__u32 futex;		/* the wait.futex (or, for credits, the low
-				 * 32 bits of cons.head) value read before
-				 * sleeping */
+	/*
+	 * The wait.futex value (or, for credits, the low 32 bits of
+	 * cons.head) read before sleeping.
+	 */
+	__u32 futex;
 	__u32 flags;		/* MKCHAN_WAIT_*; others must be zero */
 	__s64 timeout_ns;	/* < 0: no timeout */
 };
