@@ -23,7 +23,7 @@ USER_TARGETS :=
 TEST_TARGETS :=
 BENCH_TARGETS :=
 
-.PHONY: all user modules test-modules tests check demo bench deps clean
+.PHONY: all user modules test-modules tests check checkpatch demo bench deps clean
 all: user modules
 
 include libmk/module.mk
@@ -67,6 +67,11 @@ check:
 # two cores (default 0,1). Results in bench/results/.
 bench: user $(BENCH_TARGETS)
 	bench/run --build $(BUILD)
+
+# The kernel's checkpatch.pl over kmod/, tests/kmod/ and the uapi headers
+# (make check runs it too, as tests/style/checkpatch.t).
+checkpatch:
+	tools/checkpatch
 
 demo:
 	$(MAKE) deps
