@@ -112,25 +112,34 @@ bool vm_region_enter(struct cvm_region *r)
 
 	cobj_enter();
 	rep = cobj_deref(r->id);
-	vmobj_hit(&r->st);
 	count(r, rep, 1, 0);
 	smp_mb();	/* pairs with quiesce: the entry is visible, or we see dead */
 	if (unlikely(READ_ONCE(r->dead))) {
 		count(r, rep, -1, 0);
 		in = false;
+	} else {
+		/*
+		 * Only once in: a dead region (found in a stale per-CPU cache)
+		 * may have freed its statistics already; r itself is RCU's.
+		 */
+		vmobj_hit(&r->st);
 	}
 	cobj_exit();
 	return in;
 }
 
+/*
+ * The wake-up is inside the section: once our exit is counted, detach may
+ * finish and destroy r, which is freed only after a grace period.
+ */
 void vm_region_exit(struct cvm_region *r)
 {
 	cobj_enter();
 	count(r, cobj_deref(r->id), 0, 1);
-	cobj_exit();
 	smp_mb();	/* the exit is visible before we look at dead */
 	if (unlikely(READ_ONCE(r->dead)))
 		wake_up(&r->wq);
+	cobj_exit();
 }
 
 static long inflight(struct cvm_region *r)
