@@ -61,6 +61,27 @@ static void free_to_kernel(struct list_head *pages)
 	vm_count(list_out, n);
 }
 
+static struct page *list_pop(struct pm_list *l)
+{
+	struct page *page;
+
+	if (!l->n)
+		return NULL;
+	page = list_first_entry(&l->pages, struct page, lru);
+	list_del(&page->lru);
+	l->n--;
+	return page;
+}
+
+static bool list_push(struct pm_list *l, struct page *page, unsigned long max)
+{
+	if (l->n >= max)
+		return false;
+	list_add(&page->lru, &l->pages);
+	l->n++;
+	return true;
+}
+
 static void *pm_create_rep(struct cobj_root *root, unsigned int cpu)
 {
 	struct vm_pm *pm = root->priv;
@@ -87,16 +108,24 @@ static void pm_free_rep(struct cobj_root *root, void *rep)
 	kfree(l);
 }
 
-/* A CPU went away: its pages go to the overflow (the runtime frees the rep). */
+/*
+ * A CPU went away: its pages go to the overflow as far as its bound allows;
+ * the rest go back to the kernel when the runtime frees the rep
+ * (pm_free_rep), so offlining CPUs never grows the overflow past ROOT_MAX.
+ */
 static void pm_cpu_dead(struct cobj_root *root, void *rep, unsigned int cpu)
 {
 	struct vm_pm *pm = root->priv;
 	struct pm_list *l = rep;
+	struct page *page;
 
 	spin_lock(&pm->root.lock);
-	list_splice_init(&l->pages, &pm->root.pages);
-	pm->root.n += l->n;
-	l->n = 0;
+	while ((page = list_pop(l))) {
+		if (!list_push(&pm->root, page, ROOT_MAX)) {
+			list_push(l, page, PCPU_MAX);	/* back where it was */
+			break;
+		}
+	}
 	spin_unlock(&pm->root.lock);
 }
 
@@ -105,18 +134,6 @@ static const struct cobj_ops pm_ops = {
 	.free_rep	= pm_free_rep,
 	.cpu_dead	= pm_cpu_dead,
 };
-
-static struct page *list_pop(struct pm_list *l)
-{
-	struct page *page;
-
-	if (!l->n)
-		return NULL;
-	page = list_first_entry(&l->pages, struct page, lru);
-	list_del(&page->lru);
-	l->n--;
-	return page;
-}
 
 struct page *vm_pm_alloc(unsigned int variant)
 {
@@ -151,15 +168,6 @@ struct page *vm_pm_alloc(unsigned int variant)
 	if (page)
 		vm_count(allocated, 1);
 	return page;
-}
-
-static bool list_push(struct pm_list *l, struct page *page, unsigned long max)
-{
-	if (l->n >= max)
-		return false;
-	list_add(&page->lru, &l->pages);
-	l->n++;
-	return true;
 }
 
 void vm_pm_free(unsigned int variant, struct page *page)

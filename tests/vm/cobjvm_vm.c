@@ -531,6 +531,240 @@ static void lifecycle(void)
 	close(fd);
 }
 
+/* --- the window's VMAs: mremap, split, MAP_FIXED, offsets, fork after close --- */
+
+static uint64_t word(char *w, unsigned long pg)
+{
+	return ((volatile uint64_t *)(w + pg * PG))[0];
+}
+
+static void vma_games(void)
+{
+	int fd = open(COBJVM_DEVICE, O_RDWR), pfd[2], st, fd2;
+	char *w = window(fd), *m, *t, *o, *f;
+	unsigned long i;
+	pid_t pid;
+	bool ok;
+
+	ok = w && attach(fd, 0, 16 * PG, COBJVM_V_PROC_PERCPU, 0, 0) == 0;
+	for (i = 0; ok && i < 16; i++)
+		((uint64_t *)(w + i * PG))[0] = 200 + i;
+	/* move pages [4, 8) of the window elsewhere; they fault through the new VMA */
+	t = mmap(NULL, 4 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	m = t == MAP_FAILED ? MAP_FAILED :
+	    mremap(w + 4 * PG, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, t);
+	ok = ok && m == t && !madvise(m, 4 * PG, MADV_DONTNEED);
+	for (i = 0; ok && i < 4; i++)
+		ok = word(m, i) == 204 + i;
+	ok = ok && mremap(m, 4 * PG, 8 * PG, MREMAP_MAYMOVE) == MAP_FAILED;
+	result(ok, "mremap moves part of the window: faults through the moved VMA, growing it fails");
+
+	/* split: unmap the middle, both sides still fault */
+	ok = !munmap(w + 9 * PG, 2 * PG) && !madvise(w, 4 * PG, MADV_DONTNEED) &&
+	     !madvise(w + 8 * PG, PG, MADV_DONTNEED) && !madvise(w + 11 * PG, 5 * PG, MADV_DONTNEED);
+	ok = ok && word(w, 8) == 208 && word(w, 11) == 211 && word(w, 3) == 203;
+	if (!ok)
+		printf("# split: %d\n", errno);
+	/* MAP_FIXED over part of the window with its offset 0; another at offset 14 */
+	f = mmap(w + 12 * PG, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	o = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 14 * PG);
+	ok = ok && f == w + 12 * PG && word(f, 0) == 200 && word(f, 1) == 201 &&
+	     o != MAP_FAILED && word(o, 0) == 214 && word(o, 1) == 215;
+	ok = ok && !mprotect(w, PG, PROT_READ) && word(w, 0) == 200;
+	result(ok, "munmap of the middle, MAP_FIXED over the window, a second mmap at an offset, "
+	       "mprotect: every VMA faults the right page");
+
+	/*
+	 * fork, then the parent detaches, unmaps and closes: the child's
+	 * inherited VMAs keep the Process; its touches get SIGBUS.
+	 */
+	ok = !pipe(pfd);
+	pid = ok ? fork() : -1;
+	if (pid == 0) {
+		char c;
+
+		close(pfd[1]);
+		if (read(pfd[0], &c, 1) != 1)
+			_exit(1);
+		if (touch((uint64_t *)m, 1) || touch((uint64_t *)(w + 8 * PG), 1) ||
+		    (o != MAP_FAILED && touch((uint64_t *)o, 1)))
+			_exit(2);
+		_exit(0);
+	}
+	ok = ok && pid > 0;
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	ok = ok && detach(fd, 0) == 0;
+	munmap(w, WINDOW);
+	munmap(m, 4 * PG);
+	if (o != MAP_FAILED)
+		munmap(o, 2 * PG);
+	close(fd);
+	ok = ok && write(pfd[1], "x", 1) == 1;
+	close(pfd[1]);
+	ok = ok && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st);
+	fd2 = open(COBJVM_DEVICE, O_RDWR);
+	ok = ok && stats(fd2).processes == 1 && stats(fd2).regions == 0;
+	close(fd2);
+	result(ok, "fork; the parent detaches, unmaps and closes: the child's touches get SIGBUS, "
+	       "its exit ends the Process");
+}
+
+/* --- detach racing faults (per-CPU region caches, stale entries) --- */
+
+static volatile bool race_stop;
+static int race_fd;
+static char *race_w;
+
+static void *race_toucher(void *arg)
+{
+	uint64_t seed = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
+
+	pin((int)(uintptr_t)arg);
+	while (!race_stop) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		unsigned long pg = seed % 16;
+
+		if (seed & 0x10000) {
+			struct cobjvm_fault f = { .offset = pg * PG, .npages = 1 };
+
+			ioctl(race_fd, COBJVM_IOC_FAULT, &f);
+		} else {
+			touch((uint64_t *)(race_w + pg * PG), seed);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Faults on three CPUs while the region under them is detached and
+ * attached again, with the per-CPU region caches: a fault that finds the
+ * detached region in a stale cache must neither count into its freed
+ * statistics, nor wake its waitqueue after detach may have freed it.
+ */
+static void detach_races(void)
+{
+	static const uint32_t vs[] = { COBJVM_V_PROC_PERCPU,
+		COBJVM_V_PROC_PERCPU | COBJVM_V_REGION_PERCPU,
+		COBJVM_V_PROC_PERCPU | COBJVM_V_REGION_PERCPU | COBJVM_V_FCM_HASH |
+		COBJVM_V_PM_PERCPU };
+	pthread_t t[NTHREADS];
+	unsigned int i, k, rounds = 0;
+	bool ok = true;
+
+	race_fd = open(COBJVM_DEVICE, O_RDWR);
+	race_w = window(race_fd);
+	if (!race_w) {
+		result(false, "detach races: window");
+		return;
+	}
+	race_stop = false;
+	for (k = 0; k < NTHREADS; k++)
+		pthread_create(&t[k], NULL, race_toucher, (void *)(uintptr_t)k);
+	for (i = 0; i < 300; i++) {
+		uint32_t v = vs[i % 3];
+
+		ok &= attach(race_fd, 0, 16 * PG, v, 0, 0) == 0;
+		if (i & 1)
+			sched_yield();
+		ok &= detach(race_fd, 0) == 0;
+		rounds++;
+	}
+	race_stop = true;
+	for (k = 0; k < NTHREADS; k++)
+		pthread_join(t[k], NULL);
+	ok &= stats(race_fd).regions == 0 && stats(race_fd).pages_in_fcms == 0;
+	munmap(race_w, WINDOW);
+	close(race_fd);
+	result(ok, "%u detaches racing faults on %d CPUs (per-CPU region caches)", rounds,
+	       NTHREADS);
+}
+
+/* --- the per-CPU page manager's overflow bound under CPU hotplug --- */
+
+#define PM_PCPU_MAX	256	/* vm_pm.c: pages a CPU's list keeps */
+#define PM_ROOT_MAX	16384	/* vm_pm.c: pages the overflow keeps */
+
+static bool cpu_online(int cpu, bool on)
+{
+	char path[64];
+	int fd;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return false;
+	ok = write(fd, on ? "1" : "0", 1) == 1;
+	close(fd);
+	return ok;
+}
+
+static void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Fault @pages pages of a fresh PM_PERCPU region on @cpu and detach it there. */
+static bool fill_list(int fd, int cpu, unsigned long pages)
+{
+	struct cobjvm_fault f = { .offset = 0, .npages = (uint32_t)pages };
+
+	pin_cpu(cpu);
+	return attach(fd, 0, pages * PG, COBJVM_V_PM_PERCPU, 0, 0) == 0 &&
+	       !ioctl(fd, COBJVM_IOC_FAULT, &f) && detach(fd, 0) == 0;
+}
+
+/*
+ * CPU 2's full list plus a full overflow: when CPU 2 goes offline, its
+ * pages may go to the overflow only up to the overflow's bound; the rest
+ * go back to the kernel.
+ */
+static void hotplug_overflow(void)
+{
+	const unsigned long big = PM_ROOT_MAX + PM_PCPU_MAX;
+	int fd = open(COBJVM_DEVICE, O_RDWR);
+	struct cobjvm_stats s0, s1;
+	cpu_set_t all;
+	bool ok;
+	void *w;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 3 || !cpu_online(2, true)) {
+		printf("ok %d - # SKIP no CPU 2 to take offline\n", ++n);
+		close(fd);
+		return;
+	}
+	sched_getaffinity(0, sizeof(all), &all);
+	w = mmap(NULL, big * PG, PROT_READ, MAP_SHARED, fd, 0);
+	ok = w != MAP_FAILED && !ioctl(fd, COBJVM_IOC_DRAIN);
+	/* CPU 2's list: PM_PCPU_MAX; CPU 0's: PM_PCPU_MAX, the overflow PM_ROOT_MAX */
+	ok = ok && fill_list(fd, 2, PM_PCPU_MAX) && fill_list(fd, 0, big);
+	s0 = stats(fd);
+	ok = ok && s0.pages_in_free_lists == PM_ROOT_MAX + 2 * PM_PCPU_MAX;
+	ok = ok && cpu_online(2, false);
+	s1 = stats(fd);
+	printf("# free lists %llu -> %llu, freed %llu -> %llu\n",
+	       (unsigned long long)s0.pages_in_free_lists,
+	       (unsigned long long)s1.pages_in_free_lists,
+	       (unsigned long long)s0.pages_freed, (unsigned long long)s1.pages_freed);
+	ok = ok && s1.pages_in_free_lists == PM_ROOT_MAX + PM_PCPU_MAX &&
+	     s1.pages_freed == s0.pages_freed + PM_PCPU_MAX;
+	ok &= cpu_online(2, true);
+	sched_setaffinity(0, sizeof(all), &all);
+	ok = ok && !ioctl(fd, COBJVM_IOC_DRAIN) && stats(fd).pages_in_free_lists == 0;
+	if (w != MAP_FAILED)
+		munmap(w, big * PG);
+	close(fd);
+	result(ok, "CPU 2 offline with a full list and a full overflow: the overflow stays at %d, "
+	       "the rest goes back to the kernel", PM_ROOT_MAX);
+}
+
 /* --- stress --- */
 
 static volatile bool stop;
@@ -643,6 +877,9 @@ int main(int argc, char **argv)
 		variants();
 		shared_fcms();
 		lifecycle();
+		vma_games();
+		detach_races();
+		hotplug_overflow();
 		fd = open(COBJVM_DEVICE, O_RDWR);
 		result(balanced(fd, 1), "the page counters balance, no object left");
 		close(fd);
