@@ -9,7 +9,7 @@ struct sub {
 	struct watch w;		/* first: the index gives back &sub->w */
 	uint64_t id;
 	struct conn *conn;
-	struct sub *cnext;	/* the connection's list */
+	struct sub *cprev, *cnext;	/* the connection's list */
 };
 
 enum oct_err sub_add(struct server *s, struct conn *c, struct oct_record *q,
@@ -34,7 +34,16 @@ enum oct_err sub_add(struct server *s, struct conn *c, struct oct_record *q,
 	}
 	sb->conn = c;
 	sb->id = ++s->next_watch_id;
+	if (idmap_put(&s->sub_ids, sb->id, sb) < 0) {
+		watchidx_del(&s->sub_idx, &sb->w);
+		watch_fini(&sb->w);
+		free(sb);
+		return OCT_ERR_NO_MEMORY;
+	}
+	sb->cprev = NULL;
 	sb->cnext = c->subs;
+	if (c->subs)
+		c->subs->cprev = sb;
 	c->subs = sb;
 	c->nwatches++;
 	s->nwatches++;
@@ -44,25 +53,25 @@ enum oct_err sub_add(struct server *s, struct conn *c, struct oct_record *q,
 
 static void sub_unlink(struct server *s, struct sub *sb)
 {
-	struct sub **pp = &sb->conn->subs;
-
-	while (*pp != sb)
-		pp = &(*pp)->cnext;
-	*pp = sb->cnext;
+	if (sb->cprev)
+		sb->cprev->cnext = sb->cnext;
+	else
+		sb->conn->subs = sb->cnext;
+	if (sb->cnext)
+		sb->cnext->cprev = sb->cprev;
 	sb->conn->nwatches--;
 	s->nwatches--;
 	watchidx_del(&s->sub_idx, &sb->w);
+	idmap_del(&s->sub_ids, sb->id);
 	watch_fini(&sb->w);
 	free(sb);
 }
 
 bool sub_remove(struct server *s, struct conn *c, uint64_t id)
 {
-	struct sub *sb = c->subs;
+	struct sub *sb = idmap_get(&s->sub_ids, id);
 
-	while (sb && sb->id != id)
-		sb = sb->cnext;
-	if (!sb)
+	if (!sb || sb->conn != c)
 		return false;
 	sub_unlink(s, sb);
 	return true;

@@ -196,12 +196,19 @@ static void do_accept(struct server *s, int lfd, bool tcp)
 	}
 }
 
-/* Executes the complete commands buffered, up to the output bound. */
+/*
+ * Executes the complete commands buffered, up to the output bound. Not
+ * while c waits, nor while it is on the ready list (answered, CONN_READY):
+ * its commands then run only from the ready list (waits_next_ready), which
+ * sets it running; run from an event of c's in the same batch, a new
+ * OCT.WAIT would begin with c still on that list, and the list would then
+ * mark it running while it waits.
+ */
 static void conn_process(struct server *s, struct conn *c)
 {
 	struct mk_resp_command cmd;
 
-	while (!c->closing && c->wstate != CONN_WAITING &&
+	while (!c->closing && c->wstate == CONN_RUN &&
 	       c->out.len < CONN_OUT_HIGH) {
 		int rc = mk_resp_reader_next_command(c->rd, &cmd);
 
@@ -440,6 +447,8 @@ int server_init(struct server *s, const struct server_opts *o)
 	watchidx_init(&s->trig_idx);
 	watchidx_init(&s->sub_idx);
 	watchidx_init(&s->wait_idx);
+	idmap_init(&s->trig_ids);
+	idmap_init(&s->sub_ids);
 	s->unix_fd = s->tcp_fd = s->sigfd = s->epfd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
@@ -559,5 +568,7 @@ void server_fini(struct server *s)
 	s->st = NULL;
 	watchidx_fini(&s->trig_idx);
 	watchidx_fini(&s->sub_idx);
+	idmap_fini(&s->trig_ids);
+	idmap_fini(&s->sub_ids);
 	waits_fini(s);
 }

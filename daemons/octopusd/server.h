@@ -83,6 +83,7 @@ struct server {
 	struct conn *ready;		/* answered, to resume */
 	struct watchidx trig_idx;	/* all triggers */
 	struct watchidx sub_idx;	/* all subscriptions */
+	struct idmap trig_ids, sub_ids;	/* by id, for UNWATCH / UNSUBSCRIBE */
 	uint64_t next_watch_id;		/* ids of both, never reused */
 	size_t nwatches;
 	size_t max_watches, max_conn_watches;

@@ -14,7 +14,7 @@ struct trigger {
 	struct conn *conn;
 	unsigned int modes;
 	bool persist;
-	struct trigger *cnext;	/* the connection's list */
+	struct trigger *cprev, *cnext;	/* the connection's list */
 	struct trigger *fired;	/* one-shots to remove after a match */
 };
 
@@ -60,7 +60,15 @@ enum oct_err trigger_install(struct server *s, struct trigger *t,
 		return OCT_ERR_NO_MEMORY;
 	}
 	t->id = ++s->next_watch_id;
+	if (idmap_put(&s->trig_ids, t->id, t) < 0) {
+		watchidx_del(&s->trig_idx, &t->w);
+		trigger_discard(t);
+		return OCT_ERR_NO_MEMORY;
+	}
+	t->cprev = NULL;
 	t->cnext = c->triggers;
+	if (c->triggers)
+		c->triggers->cprev = t;
 	c->triggers = t;
 	c->nwatches++;
 	s->nwatches++;
@@ -68,27 +76,28 @@ enum oct_err trigger_install(struct server *s, struct trigger *t,
 	return OCT_OK;
 }
 
-/* Unlinks t from its connection and the index, and frees it. */
+/* Unlinks t from its connection and the index, and frees it. O(1): a
+ * set can fire and remove every one-shot trigger of a connection. */
 static void trigger_unlink(struct server *s, struct trigger *t)
 {
-	struct trigger **pp = &t->conn->triggers;
-
-	while (*pp != t)
-		pp = &(*pp)->cnext;
-	*pp = t->cnext;
+	if (t->cprev)
+		t->cprev->cnext = t->cnext;
+	else
+		t->conn->triggers = t->cnext;
+	if (t->cnext)
+		t->cnext->cprev = t->cprev;
 	t->conn->nwatches--;
 	s->nwatches--;
 	watchidx_del(&s->trig_idx, &t->w);
+	idmap_del(&s->trig_ids, t->id);
 	trigger_discard(t);
 }
 
 bool trigger_remove(struct server *s, struct conn *c, uint64_t id)
 {
-	struct trigger *t = c->triggers;
+	struct trigger *t = idmap_get(&s->trig_ids, id);
 
-	while (t && t->id != id)
-		t = t->cnext;
-	if (!t)
+	if (!t || t->conn != c)
 		return false;
 	if (t->persist && server_push_begin(s, c)) {
 		mk_resp_w_push(&c->out, 3);

@@ -383,3 +383,94 @@ size_t watchidx_match(struct watchidx *x, const struct oct_record *r,
 	}
 	return n;
 }
+
+/* ---- ids ---- */
+
+static size_t id_home(const struct idmap *m, uint64_t id)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
+}
+
+void idmap_init(struct idmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void idmap_fini(struct idmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+static void id_insert(struct idmap *m, uint64_t id, void *v)
+{
+	size_t i = id_home(m, id);
+
+	while (m->keys[i])
+		i = (i + 1) & (m->cap - 1);
+	m->keys[i] = id;
+	m->vals[i] = v;
+	m->n++;
+}
+
+int idmap_put(struct idmap *m, uint64_t id, void *v)
+{
+	if ((m->n + 1) * 2 > m->cap) {	/* at most half full */
+		struct idmap g = { 0 };
+
+		g.cap = m->cap ? m->cap * 2 : 64;
+		g.keys = calloc(g.cap, sizeof(*g.keys));
+		g.vals = calloc(g.cap, sizeof(*g.vals));
+		if (!g.keys || !g.vals) {
+			idmap_fini(&g);
+			return -1;
+		}
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->keys[i])
+				id_insert(&g, m->keys[i], m->vals[i]);
+		idmap_fini(m);
+		*m = g;
+	}
+	id_insert(m, id, v);
+	return 0;
+}
+
+static size_t id_find(const struct idmap *m, uint64_t id)
+{
+	if (!m->cap || !id)
+		return SIZE_MAX;
+	for (size_t i = id_home(m, id); m->keys[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == id)
+			return i;
+	return SIZE_MAX;
+}
+
+void *idmap_get(const struct idmap *m, uint64_t id)
+{
+	size_t i = id_find(m, id);
+
+	return i == SIZE_MAX ? NULL : m->vals[i];
+}
+
+void idmap_del(struct idmap *m, uint64_t id)
+{
+	size_t i = id_find(m, id), j, mask = m->cap - 1;
+
+	if (i == SIZE_MAX)
+		return;
+	/* Backward shift: move up each later entry of the run that may
+	 * sit at i (its home is not cyclically in (i, j]). */
+	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+		size_t h = id_home(m, m->keys[j]);
+
+		if (((j - h) & mask) >= ((j - i) & mask)) {
+			m->keys[i] = m->keys[j];
+			m->vals[i] = m->vals[j];
+			i = j;
+		}
+	}
+	m->keys[i] = 0;
+	m->vals[i] = NULL;
+	m->n--;
+}

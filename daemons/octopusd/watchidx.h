@@ -70,4 +70,25 @@ void watchidx_del(struct watchidx *x, struct watch *w);
 size_t watchidx_match(struct watchidx *x, const struct oct_record *r,
 		      void (*fn)(struct watch *w, void *ctx), void *ctx);
 
+/*
+ * Ids (nonzero) to pointers: an open-addressing table with linear probing
+ * and backward-shift deletion, so OCT.UNWATCH and OCT.UNSUBSCRIBE find
+ * their trigger or subscription in O(1) however many a connection has.
+ */
+struct idmap {
+	uint64_t *keys;		/* 0: an empty slot */
+	void **vals;
+	size_t cap;		/* power of two, or 0 */
+	size_t n;
+};
+
+void idmap_init(struct idmap *m);
+void idmap_fini(struct idmap *m);
+/* -1 when out of memory (id is then not in m). id is not in m yet. */
+int idmap_put(struct idmap *m, uint64_t id, void *v);
+/* NULL if id is not in m. */
+void *idmap_get(const struct idmap *m, uint64_t id);
+/* Nothing if id is not in m. */
+void idmap_del(struct idmap *m, uint64_t id);
+
 #endif /* OCTOPUSD_WATCHIDX_H */

@@ -176,5 +176,103 @@ run_suite() {
 	no_sanitizer_report "$tag" "$log"
 }
 
+# A waiter answered while output is pending to it (push events it has not
+# read yet): when its socket turns writable in the same epoll batch as the
+# set that answers it, the commands it sent after its wait must still run
+# from the ready list, one at a time. They ran from the write event
+# instead: a second wait began while the connection was still on the ready
+# list, the ready list then marked it running, and a third wait replaced
+# the second in c->wait (the second left in the index: answered out of
+# order, or, after a hang-up, written to a freed connection).
+# Determinism: the daemon is stopped (SIGSTOP) while the set arrives and
+# then the waiter's client drains its socket, so one batch holds the
+# set's connection, then the waiter's.
+
+# race_start P PORT: a waiter (coproc; its input bfd, its output bout)
+# blocked in OCT.WAIT P1 with OCT.WAIT P2, OCT.WAIT P3, PING after queued
+# and output pending; then P1 is set (through afd, open on PORT) in the
+# same epoll batch as its socket turns writable. What it read: rb.out.
+race_start() {
+	local p=$1 big i n wmem
+	exec {afd}<>"/dev/tcp/127.0.0.1/$2"
+	coproc RB { exec timeout 60 socat - "UNIX-CONNECT:$sock"; }
+	# Subshells do not get the coproc's fds: copies.
+	exec {bfd}>&"${RB[1]}" {bout}<&"${RB[0]}"
+	rbpid=$RB_PID
+	printf 'HELLO 3\r\nOCT.WATCH %s.ev ON_SET PERSIST\r\nOCT.WAIT %s1\r\nOCT.WAIT %s2\r\nOCT.WAIT %s3\r\nPING after\r\n' \
+		"$p" "$p" "$p" "$p" >&"$bfd"
+	wait_for info_is waiters 1
+	# Events for more than its socket (up to 1.5 times its send buffer),
+	# socat and the pipe hold, so that some stay pending in the daemon,
+	# but not so much more that its next write leaves over CONN_OUT_LOW.
+	wmem=$(cat /proc/sys/net/core/wmem_default 2>/dev/null || echo 212992)
+	n=$(((wmem * 3 / 2 + 65536 + 8192 + 200000) / 50000 + 1))
+	big=$(head -c 50000 /dev/zero | tr '\0' e)
+	for ((i = 0; i < n; i++)); do
+		rc SET "$p.ev" "$big" >/dev/null
+	done
+	sleep 0.3
+	kill -STOP "$pid"
+	# Stopped, not just signalled: else its epoll_wait may still take
+	# the set's connection alone.
+	wait_for grep -q '^State:.*stopped' "/proc/$pid/status"
+	printf 'SET %s1 x\r\n' "$p" >&"$afd"
+	sleep 0.2
+	timeout 0.5 cat <&"$bout" >"$tmp/rb.out"
+	kill -CONT "$pid"
+	sleep 0.3
+}
+race_end() {
+	kill "$rbpid" 2>/dev/null
+	wait "$rbpid" 2>/dev/null
+	exec {afd}>&- {bfd}>&- {bout}<&-
+}
+
+ready_race() {
+	local bin=$1 tag=$2 log=$tmp/octopusd-$2-race.log port got
+	local afd bfd bout rbpid
+	if ! oct_start "$bin" "$log" --port 0 --poll-us 0 ||
+	   ! wait_for grep -qs "listening on tcp" "$log"; then
+		not_ok "$tag: race: octopusd starts"
+		sed 's/^/# /' "$log"
+		return
+	fi
+	port=$(sed -n 's/.*listening on tcp .* port \([0-9]*\).*/\1/p' "$log")
+
+	race_start rw "$port"
+	same "$tag: race: waiter answered with output pending: then its next wait, only" \
+		1 "$(info waiters)"
+	timeout 20 cat <&"$bout" >>"$tmp/rb.out" &
+	pids+=("$!")
+	rc SET rw2 y >/dev/null
+	wait_for grep -q "rw2 {" "$tmp/rb.out"
+	rc SET rw3 z >/dev/null
+	wait_for grep -q after "$tmp/rb.out"
+	got=$(tr -d '\r' <"$tmp/rb.out" | grep -oE "^(rw[123] \{ val: '[xyz]' \}|after)$" | tr '\n' ' ')
+	same "$tag: race: ... its waits answered in order, then its PING" \
+		"rw1 { val: 'x' } rw2 { val: 'y' } rw3 { val: 'z' } after " "$got"
+	race_end
+	if wait_for info_is waiters 0; then
+		ok "$tag: race: ... no wait left after its hang-up"
+	else
+		not_ok "$tag: race: ... $(info waiters) wait(s) left after its hang-up"
+	fi
+
+	# The same, hanging up while in its second wait, then setting it.
+	race_start rv "$port"
+	race_end
+	if wait_for info_is waiters 0; then
+		ok "$tag: race: hang-up in the second wait: no wait left"
+	else
+		not_ok "$tag: race: hang-up in the second wait: $(info waiters) wait(s) left"
+	fi
+	rc SET rv2 y >/dev/null
+	rc SET rv3 y >/dev/null
+	is "$tag: race: ... setting what it waited for: the server goes on" PONG PING
+	oct_term "$tag (race)"
+	no_sanitizer_report "$tag (race)" "$log"
+}
+
 oct_builds run_suite
+oct_builds ready_race
 done_testing

@@ -781,6 +781,52 @@ static void test_watchidx_model(void **state)
 	watchidx_fini(&x);
 }
 
+/* The id table against an array: random puts, gets and deletes, with
+ * ids in runs (as the server hands them out) and in clusters that collide
+ * and wrap around the table, so backward-shift deletion is exercised. */
+static void test_idmap_model(void **state)
+{
+	enum { NID = 5000, ROUNDS = 200000 };
+	static char vals[NID];
+	struct idmap m;
+	bool in[NID] = { false };
+	uint64_t r = 7;
+	size_t n = 0;
+
+	(void)state;
+	idmap_init(&m);
+	assert_null(idmap_get(&m, 1));
+	idmap_del(&m, 1);	/* absent: nothing */
+	for (int round = 0; round < ROUNDS; round++) {
+		r = r * 6364136223846793005ull + 1442695040888963407ull;
+		int i = (int)((r >> 33) % NID);
+		uint64_t id = (uint64_t)i + 1 + (i % 3 ? 0 : (uint64_t)i << 40);
+
+		if (in[i]) {
+			assert_ptr_equal(idmap_get(&m, id), &vals[i]);
+			idmap_del(&m, id);
+			idmap_del(&m, id);	/* twice: nothing */
+			n--;
+		} else {
+			assert_null(idmap_get(&m, id));
+			assert_int_equal(idmap_put(&m, id, &vals[i]), 0);
+			n++;
+		}
+		in[i] = !in[i];
+		assert_int_equal(m.n, n);
+		if (round % 1000)
+			continue;
+		for (int j = 0; j < NID; j++) {
+			uint64_t jd = (uint64_t)j + 1 +
+				      (j % 3 ? 0 : (uint64_t)j << 40);
+
+			assert_ptr_equal(idmap_get(&m, jd), in[j] ? &vals[j] : NULL);
+		}
+	}
+	assert_null(idmap_get(&m, 0));
+	idmap_fini(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -794,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_random_model),
 		cmocka_unit_test(test_watchidx_candidates),
 		cmocka_unit_test(test_watchidx_model),
+		cmocka_unit_test(test_idmap_model),
 	};
 
 	return cmocka_run_group_tests_name("oct_store", tests, NULL, NULL);
