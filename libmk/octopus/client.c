@@ -226,6 +226,13 @@ static bool is_text(const struct mk_resp_value *v)
 	return v->type == MK_RESP_BULK || v->type == MK_RESP_SIMPLE;
 }
 
+const char *oct_mode_arg(struct mk_oct_mode mode)
+{
+	static const char *const names[] = { NULL, "ON_SET", "ON_DEL", "ON_SET,ON_DEL" };
+
+	return mode.bits < 4 ? names[mode.bits] : NULL;
+}
+
 /*
  * Runs the command @argv, with @t's WATCH clause when @t is not NULL; the
  * operation's own result is left in *@res (an error becomes the return
@@ -237,7 +244,6 @@ static int op(struct mk_oct *c, const char **argv, size_t argc,
 	      const struct mk_oct_trigger *t, const struct mk_resp_value **res,
 	      uint64_t *tid)
 {
-	static const char *const modes[] = { NULL, "ON_SET", "ON_DEL", "ON_SET,ON_DEL" };
 	const struct mk_resp_value *v, *id;
 	int ret;
 
@@ -249,11 +255,11 @@ static int op(struct mk_oct *c, const char **argv, size_t argc,
 			return ret;
 		return is_error(*res) ? oct_value_error(c, *res) : 0;
 	}
-	if (!tid || t->mode.bits < 1 || t->mode.bits > 3)
+	if (!tid || !oct_mode_arg(t->mode))
 		return -EINVAL;
 	*tid = 0;
 	argv[argc++] = "WATCH";
-	argv[argc++] = modes[t->mode.bits];
+	argv[argc++] = oct_mode_arg(t->mode);
 	if (t->persist.persist)
 		argv[argc++] = "PERSIST";
 	if (t->in_case.code >= 0) {

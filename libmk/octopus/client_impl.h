@@ -56,6 +56,8 @@ void oct_internal_handler(struct mk_oct *c, const struct mk_oct_event *ev, void 
  */
 int oct_set_then_names(struct mk_oct *c, const char *record, enum mk_oct_set_flags flags,
 		       char **name, const char *query, char ***names, size_t *n);
+/* The wire name of a trigger mode ("ON_SET", ...), NULL if it is none. */
+const char *oct_mode_arg(struct mk_oct_mode mode);
 /* A command whose error reply becomes an Octopus code or -errno. */
 int oct_call(struct mk_oct *c, const struct mk_resp_value **v, size_t argc,
 	     const char *const *argv);

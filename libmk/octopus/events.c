@@ -430,42 +430,42 @@ static int id_reply(struct mk_oct *c, const char *const *argv, size_t argc, uint
 int mk_oct_watch(struct mk_oct *c, const char *query, const struct mk_oct_trigger *t,
 		 uint64_t *tid)
 {
-	static const char *const modes[] = { NULL, "ON_SET", "ON_DEL", "ON_SET,ON_DEL" };
 	const char *argv[] = { "OCT.WATCH", query, NULL, "PERSIST" };
 	int ret;
 
-	if (!c || !query || !t || !tid || t->mode.bits < 1 || t->mode.bits > 3)
+	if (!c || !query || !t || !tid || !oct_mode_arg(t->mode))
 		return -EINVAL;
-	argv[2] = modes[t->mode.bits];
+	argv[2] = oct_mode_arg(t->mode);
 	ret = id_reply(c, argv, t->persist.persist ? 4 : 3, tid);
 	return ret ? ret : oct_register(c, *tid, false, t->target);
 }
 
-static int ok_reply(struct mk_oct *c, const char *cmd, uint64_t id)
+/*
+ * @cmd (OCT.UNWATCH / OCT.UNSUBSCRIBE) @id; our registration goes too,
+ * also when the server no longer knew the id (a persistent trigger's
+ * REMOVED event unregistered it already).
+ */
+static int remove_id(struct mk_oct *c, const char *cmd, uint64_t id, bool sub)
 {
 	char num[24];
 	const char *argv[] = { cmd, num };
 	const struct mk_resp_value *v;
 	int ret;
 
+	if (!c)
+		return -EINVAL;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)id);
 	ret = oct_call(c, &v, 2, argv);
-	if (ret)
-		return ret;
-	return v->type == MK_RESP_SIMPLE ? 0 : -EPROTO;
+	if (!ret && v->type != MK_RESP_SIMPLE)
+		ret = -EPROTO;
+	if (ret == 0 || ret == OCT_ERR_INVALID_ID)
+		oct_unregister(c, id, sub);
+	return ret;
 }
 
 int mk_oct_rmtrigger(struct mk_oct *c, uint64_t tid)
 {
-	int ret;
-
-	if (!c)
-		return -EINVAL;
-	ret = ok_reply(c, "OCT.UNWATCH", tid);
-	/* A persistent trigger's REMOVED event unregistered it already. */
-	if (ret == 0 || ret == OCT_ERR_INVALID_ID)
-		oct_unregister(c, tid, false);
-	return ret;
+	return remove_id(c, "OCT.UNWATCH", tid, false);
 }
 
 int mk_oct_subscribe(struct mk_oct *c, const char *query, struct mk_oct_target target,
@@ -482,14 +482,7 @@ int mk_oct_subscribe(struct mk_oct *c, const char *query, struct mk_oct_target t
 
 int mk_oct_unsubscribe(struct mk_oct *c, uint64_t sid)
 {
-	int ret;
-
-	if (!c)
-		return -EINVAL;
-	ret = ok_reply(c, "OCT.UNSUBSCRIBE", sid);
-	if (ret == 0 || ret == OCT_ERR_INVALID_ID)
-		oct_unregister(c, sid, true);
-	return ret;
+	return remove_id(c, "OCT.UNSUBSCRIBE", sid, true);
 }
 
 int mk_oct_publish(struct mk_oct *c, const char *record, size_t *delivered)

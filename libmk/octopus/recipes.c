@@ -54,14 +54,24 @@ static long index_of(char **names, size_t n, const char *mine)
 	return -1;
 }
 
-/* A new ephemeral sequential record "PREFIX.N { ATTRS }": its name in *mine. */
-static int take_ticket(struct mk_oct *c, const char *prefix, const char *attrs, char **mine)
+/* The text of a ticket under PREFIX: "PREFIX. { ATTRS, pid: P }" (free()). */
+static char *ticket_record(const char *prefix, const char *attrs)
 {
 	char *rec;
-	int ret;
 
 	if (asprintf(&rec, "%s. { %s%spid: %d }", prefix, attrs, *attrs ? ", " : "",
 		     (int)getpid()) < 0)
+		return NULL;
+	return rec;
+}
+
+/* A new ephemeral sequential record "PREFIX.N { ATTRS }": its name in *mine. */
+static int take_ticket(struct mk_oct *c, const char *prefix, const char *attrs, char **mine)
+{
+	char *rec = ticket_record(prefix, attrs);
+	int ret;
+
+	if (!rec)
 		return -ENOMEM;
 	ret = mk_oct_set(c, rec, MK_OCT_SET_SEQ | MK_OCT_SET_EPHEMERAL, mine);
 	free(rec);
@@ -72,11 +82,11 @@ static int take_ticket(struct mk_oct *c, const char *prefix, const char *attrs, 
 static int lock_ticket(struct mk_oct *c, const char *prefix, const char *query,
 		       char **mine, char ***names, size_t *n)
 {
-	char *rec;
+	char *rec = ticket_record(prefix, "");
 	int ret;
 
 	*names = NULL;
-	if (asprintf(&rec, "%s. { pid: %d }", prefix, (int)getpid()) < 0)
+	if (!rec)
 		return -ENOMEM;
 	ret = oct_set_then_names(c, rec, MK_OCT_SET_SEQ | MK_OCT_SET_EPHEMERAL, mine,
 				 query, names, n);
