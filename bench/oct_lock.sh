@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 json=${1:-/dev/null}
 b=${MK_BUILD:-build}
-IFS=, read -r cpu_a cpu_b <<<"${BENCH_CPUS:-0,1}"
+. bench/lib.sh
 n=${BENCH_LOCK_ITERS:-5000}
 ne=$((n / 10 > 0 ? n / 10 : 1))
 dir=$(mktemp -d -p /dev/shm)
@@ -18,7 +18,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cport=$(free_port); pport=$(free_port)
 taskset -c "$cpu_a" etcd --name bench --data-dir "$dir/etcd" --unsafe-no-fsync \
 	--listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 json=${1:-/dev/null}
 b=${MK_BUILD:-build}
-IFS=, read -r cpu_a cpu_b <<<"${BENCH_CPUS:-0,1}"
+. bench/lib.sh
 sizes=${BENCH_OCT_SIZES:-1000,1400000}
 gets=${BENCH_OCT_GETS:-20000}
 dir=$(mktemp -d)

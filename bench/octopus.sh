@@ -12,14 +12,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 json=${1:-/dev/null}
 b=${MK_BUILD:-build}
-IFS=, read -r cpu_a cpu_b <<<"${BENCH_CPUS:-0,1}"
+. bench/lib.sh
 n=${BENCH_OCT_REQUESTS:-200000}
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
 rport=$(free_port); oport=$(free_port)
 taskset -c "$cpu_a" redis-server --save '' --appendonly no --port "$rport" --bind 127.0.0.1 \
 	--unixsocket "$dir/redis.sock" --daemonize no --loglevel warning >/dev/null &
