@@ -52,4 +52,19 @@ static inline const char *uniq_name(const char *what)
 	return buf;
 }
 
+/*
+ * A mailbox of this thread named @name with a fresh capability in *@cap,
+ * as most tests serve one: 0, or the first call's error.
+ */
+static inline int named_mbox(struct mk_mbox **mb, const char *name, uint64_t *cap)
+{
+	int ret = mk_mbox_create(mb);
+
+	if (!ret)
+		ret = mk_mbox_add_name(*mb, name);
+	if (!ret)
+		ret = mk_mbox_new_cap(*mb, cap);
+	return ret;
+}
+
 #endif /* MK_TESTS_CHAN_TEST_H */

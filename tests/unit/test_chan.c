@@ -379,9 +379,7 @@ static void test_hostile_requests(void **state)
 	(void)state;
 	if (on_module())
 		skip();	/* the fallback's socket protocol; the module has none */
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 
 	/*
 	 * Clients that connect and say nothing hold up neither accept nor,
@@ -682,9 +680,7 @@ static void stream_from_child(unsigned int slots, uint64_t n, uint64_t spin_ns)
 	size_t len, max;
 	pid_t pid;
 
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	pid = fork_child(child_stream, name, cap, slots, n);
 	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
 	mk_chan_set_spin_ns(ch, spin_ns);
@@ -762,9 +758,7 @@ static void test_process_pingpong(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	pid = fork_child(child_pong, name, cap, 8, pings);
 	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
 	mk_chan_set_spin_ns(ch, 0);
@@ -950,9 +944,7 @@ static void test_peer_death(void **state)
 	int sent;
 
 	(void)state;
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	pid = fork_child(child_die, name, cap, 8, 3);
 	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
 	assert_int_equal(reap(pid), 128 + SIGKILL);
@@ -997,9 +989,7 @@ static void test_peer_killed_while_blocked(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	pid = fork_child(child_sleep, name, cap, 8, 0);
 	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
 	assert_int_equal(mk_chan_recv(ch, &v, sizeof(v), &len, 30000000), -ETIMEDOUT);
@@ -1039,9 +1029,7 @@ static void test_close_wakes_receiver(void **state)
 	pthread_t th;
 
 	(void)state;
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	for (int i = 0; i < 10; i++) {
 		assert_int_equal(connect_pair(mb, mk_name_hash(name), cap, 8, &cli, &srv), 0);
 		mk_chan_set_spin_ns(srv, 0);
@@ -1114,9 +1102,7 @@ static void test_send_blocks_for_credits(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	assert_int_equal(connect_pair(mb, mk_name_hash(name), cap, 2, &cli, &srv), 0);
 	mk_chan_set_spin_ns(cli, 0);
 	flag = tx_waiting_of(cli, false, 2);
@@ -1394,9 +1380,7 @@ static void test_hostile_ring(void **state)
 	int i, ret;
 
 	(void)state;
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	assert_int_equal(connect_pair(mb, mk_name_hash(name), cap, 8, &cli, &srv), 0);
 	shm = mk_chan_shm(cli, &shm_len);
 	assert_int_equal(shm_len, mk_chan_shm_bytes(8));

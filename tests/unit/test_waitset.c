@@ -92,9 +92,7 @@ static void make_pair(struct mk_mbox **mbp, struct mk_chan **cli, struct mk_chan
 	struct mk_mbox *mb;
 	uint64_t cap;
 
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	connect_to(mb, mk_name_hash(name), cap, cli, srv);
 	*mbp = mb;
 }
@@ -922,9 +920,7 @@ static void test_many_members(void **state)
 	srv = calloc(N, sizeof(*srv));
 	assert_non_null(cli);
 	assert_non_null(srv);
-	assert_int_equal(mk_mbox_create(&mb), 0);
-	assert_int_equal(mk_mbox_add_name(mb, name), 0);
-	assert_int_equal(mk_mbox_new_cap(mb, &cap), 0);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	assert_int_equal(mk_waitset_create(&ws), 0);
 	mk_waitset_set_spin_ns(ws, 0);
 	for (i = 0; i < N; i++) {
