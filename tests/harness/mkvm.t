@@ -48,6 +48,14 @@ expect_run "a kernel WARNING fails a run whose command succeeded (125)" 125 60 \
 	-- insmod "$b/tests/kmod/mkvm_selftest.ko" action=warn
 check "the warning is named in the report" grep -q "WARNING:" "$scratch/err"
 
+# An expected OOM kill's stack dump is excused between markers; nothing else is.
+expect_run "a stack dump between the expect-oom-kill markers is not a crash" 0 60 \
+	-- sh -c 'echo "mkvm: expect oom-kill begin" > /dev/kmsg; echo t > /proc/sysrq-trigger;
+		  echo "mkvm: expect oom-kill end" > /dev/kmsg'
+expect_run "a WARNING between those markers still fails the run (125)" 125 60 \
+	-- sh -c "echo 'mkvm: expect oom-kill begin' > /dev/kmsg &&
+		  insmod $b/tests/kmod/mkvm_selftest.ko action=warn"
+
 expect_run "a kernel soft lockup is a failure within a minute (125)" 125 60 \
 	-- insmod "$b/tests/kmod/mkvm_selftest.ko" action=lockup
 check "the lockup is named in the report" grep -qE "soft lockup|stall" "$scratch/err"
