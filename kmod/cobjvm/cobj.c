@@ -49,18 +49,37 @@ long cobj_live_objects(void)
 	return atomic_long_read(&cobj_live);
 }
 
-static int id_get(void)
+static int id_take(unsigned int cpu)
 {
-	struct cobj_freelist *fl;
+	struct cobj_freelist *fl = per_cpu_ptr(&cobj_free, cpu);
 	unsigned long flags;
 	int id = -ENOSPC;
 
-	fl = get_cpu_ptr(&cobj_free);
 	spin_lock_irqsave(&fl->lock, flags);
 	if (fl->n)
 		id = fl->ids[--fl->n];
 	spin_unlock_irqrestore(&fl->lock, flags);
-	put_cpu_ptr(&cobj_free);
+	return id;
+}
+
+/*
+ * This CPU's share first; when it is used up, another CPU's, so one CPU
+ * can make more than COBJ_MAX_IDS / nr_cpu_ids objects (with many
+ * possible CPUs a share is small). cobj_id_cpu() then names the share,
+ * not the creator: root->create_cpu keeps that.
+ */
+static int id_get(void)
+{
+	unsigned int here = get_cpu(), cpu;
+	int id = id_take(here);
+
+	for_each_possible_cpu(cpu) {
+		if (id >= 0)
+			break;
+		if (cpu != here)
+			id = id_take(cpu);
+	}
+	put_cpu();
 	return id;
 }
 

@@ -127,10 +127,11 @@ static __always_inline void __percpu *cobj_percpu_entry(coid_t id)
 void __percpu *cobj_miss_percpu(coid_t id);
 
 /*
- * Makes an object: reserves an id from this CPU's free list and installs
- * the root. Returns the id or a negative errno (-ENOSPC when this CPU's
- * share of ids is used up, counting those that destroyed objects give
- * back after a grace period: it waits for those). Process context.
+ * Makes an object: reserves an id from this CPU's free list (another
+ * CPU's when this one's is used up) and installs the root. Returns the id
+ * or a negative errno (-ENOSPC when every id is in use, counting those
+ * that destroyed objects give back after a grace period: it waits for
+ * those). Process context.
  */
 int cobj_create(enum cobj_policy policy, const struct cobj_ops *ops, void *priv);
 

@@ -91,6 +91,7 @@ static void __exit cobjvm_exit(void)
 	cobjvm_debugfs_exit();
 	misc_deregister(&cobjvm_misc);
 	vm_fcm_exit();
+	vm_quota_exit();
 	vm_pm_exit();
 	vm_stat_exit();
 	cobj_runtime_exit();

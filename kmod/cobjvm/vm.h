@@ -62,6 +62,17 @@ extern atomic_long_t vm_live_processes, vm_live_regions, vm_live_fcms;
 int vm_stat_debugfs_init(struct dentry *dir);
 void vm_stat_exit(void);
 
+/* --- per-user object quota (vm_quota.c) --- */
+
+struct vm_user;
+
+/* The current euid's entry with one object charged, or -EDQUOT/-ENOMEM. */
+struct vm_user *vm_user_charge(void);
+/* One more object for a user who holds one already: 0 or -EDQUOT. */
+int vm_user_charge_more(struct vm_user *u);
+void vm_user_uncharge(struct vm_user *u);
+void vm_quota_exit(void);
+
 /* --- page manager (vm_pm.c) --- */
 
 enum { VM_PM_LOCKED, VM_PM_PERCPU, VM_PM_VARIANTS };
@@ -80,8 +91,9 @@ enum { VM_FCM_LOCK, VM_FCM_HASH, VM_FCM_PART, VM_FCM_VARIANTS };
 
 struct vm_fcm;
 
+/* Charged to @user (one more object) until the last reference goes. */
 struct vm_fcm *vm_fcm_create(unsigned int fcm_variant, unsigned int pm_variant,
-			     unsigned long pages);
+			     unsigned long pages, struct vm_user *user);
 void vm_fcm_get(struct vm_fcm *fcm);
 void vm_fcm_put(struct vm_fcm *fcm);
 unsigned long vm_fcm_pages(const struct vm_fcm *fcm);
@@ -103,6 +115,7 @@ struct cvm_region {
 	unsigned long start, end;	/* window offsets, bytes */
 	unsigned long fcm_pgoff;
 	struct vm_fcm *fcm;
+	struct vm_user *user;		/* charged for it */
 	struct list_head node;		/* the Process's master list */
 	atomic_long_t inflight;		/* shared variant; per-CPU: what dead CPUs folded */
 	wait_queue_head_t wq;
@@ -110,8 +123,10 @@ struct cvm_region {
 	struct rcu_head rcu;
 };
 
+/* Charged to @user (one more object) until destroyed. */
 struct cvm_region *vm_region_create(bool percpu, unsigned long start, unsigned long end,
-				   struct vm_fcm *fcm, unsigned long fcm_pgoff);
+				   struct vm_fcm *fcm, unsigned long fcm_pgoff,
+				   struct vm_user *user);
 /* Counts a fault in, unless the region is being detached. Preemption off. */
 bool vm_region_enter(struct cvm_region *r);
 void vm_region_exit(struct cvm_region *r);
@@ -130,6 +145,7 @@ struct vm_shared_handle {
 struct vm_process {
 	struct address_space mapping;	/* this open file's mappings */
 	coid_t id;
+	struct vm_user *user;		/* the opener's euid: charged for what it makes */
 	bool percpu;			/* region list variant */
 	unsigned long window;		/* bytes; 0 until the first mmap */
 	struct mutex lock;		/* attach, detach, handles; never on a fault */

@@ -43,6 +43,7 @@ struct vm_fcm {
 	struct fcm_part *parts;		/* lock and hash: parts[0] is the (master) table */
 	struct vmobj_stat st;
 	u64 key;			/* set while published, under shared_lock */
+	struct vm_user *user;		/* charged for it */
 	struct rcu_head rcu;
 };
 
@@ -91,15 +92,22 @@ static const struct cobj_ops fcm_ops = {
 	.free_root	= fcm_free_root,
 };
 
-struct vm_fcm *vm_fcm_create(unsigned int variant, unsigned int pm, unsigned long npages)
+struct vm_fcm *vm_fcm_create(unsigned int variant, unsigned int pm, unsigned long npages,
+			     struct vm_user *user)
 {
 	struct vm_fcm *fcm;
 	unsigned int i;
 	int id;
 
+	id = vm_user_charge_more(user);
+	if (id)
+		return ERR_PTR(id);
 	fcm = kzalloc(sizeof(*fcm), GFP_KERNEL);
-	if (!fcm)
+	if (!fcm) {
+		vm_user_uncharge(user);
 		return ERR_PTR(-ENOMEM);
+	}
+	fcm->user = user;
 	fcm->variant = variant;
 	fcm->pm = pm;
 	fcm->npages = npages;
@@ -116,6 +124,7 @@ struct vm_fcm *vm_fcm_create(unsigned int variant, unsigned int pm, unsigned lon
 	fcm->id = id;
 	if (vmobj_stat_init(&fcm->st, VMOBJ_FCM, variant << 4 | pm, id)) {
 		cobj_destroy(id);	/* frees fcm and parts after a grace period */
+		vm_user_uncharge(user);
 		return ERR_PTR(-ENOMEM);
 	}
 	atomic_long_inc(&vm_live_fcms);
@@ -123,9 +132,11 @@ struct vm_fcm *vm_fcm_create(unsigned int variant, unsigned int pm, unsigned lon
 free_parts:
 	kfree(fcm->parts);
 	kfree(fcm);
+	vm_user_uncharge(user);
 	return ERR_PTR(id);
 free:
 	kfree(fcm);
+	vm_user_uncharge(user);
 	return ERR_PTR(-ENOMEM);
 }
 
@@ -157,6 +168,7 @@ static void fcm_release(struct kref *ref)
 	vm_count(fcm_out, n);
 	vmobj_stat_fini(&fcm->st);
 	atomic_long_dec(&vm_live_fcms);
+	vm_user_uncharge(fcm->user);
 	cobj_destroy(fcm->id);	/* reps (per-CPU tables) and fcm go after a grace period */
 }
 

@@ -69,13 +69,13 @@ static int do_attach(struct vm_process *p, const struct cobjvm_attach *a)
 		ret = -EINVAL;
 		if (a->fcm_pgoff || a->fcm_key)
 			goto out;
-		fcm = vm_fcm_create(fv, !!(a->variants & COBJVM_V_PM_PERCPU), pages);
+		fcm = vm_fcm_create(fv, !!(a->variants & COBJVM_V_PM_PERCPU), pages, p->user);
 		ret = PTR_ERR(fcm);
 		if (IS_ERR(fcm))
 			goto out;
 	}
 	r = vm_region_create(a->variants & COBJVM_V_REGION_PERCPU, a->offset, end, fcm,
-			     a->fcm_pgoff);
+			     a->fcm_pgoff, p->user);
 	if (IS_ERR(r)) {
 		vm_fcm_put(fcm);
 		ret = PTR_ERR(r);
@@ -128,7 +128,7 @@ static int do_fcm_create(struct vm_process *p, struct cobjvm_fcm *f)
 	if (!h)
 		return -ENOMEM;
 	fcm = vm_fcm_create(fcm_variant[(f->variants & COBJVM_V_FCM_MASK) >> COBJVM_V_FCM_SHIFT],
-			    !!(f->variants & COBJVM_V_PM_PERCPU), f->pages);
+			    !!(f->variants & COBJVM_V_PM_PERCPU), f->pages, p->user);
 	if (IS_ERR(fcm)) {
 		kfree(h);
 		return PTR_ERR(fcm);

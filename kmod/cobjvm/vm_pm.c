@@ -11,12 +11,23 @@
  * zeroed when handed out. A page comes back to a list only if ours is its
  * last reference (a GUP pin may outlive the mapping); otherwise our
  * reference is dropped and the kernel frees it later.
+ *
+ * Pages are charged to a memory cgroup as kernel memory (__GFP_ACCOUNT):
+ * the one __GFP_ACCOUNT charges in this task's context, which is the
+ * faulting mm's (the fault handler sets it for a remote fault), so
+ * memory.max and the memcg OOM killer bound what a process can pin
+ * through /dev/cobjvm. The charge stays with the page while it waits in a
+ * free list; a page charged to another cgroup than the one asking is given
+ * back to the kernel (uncharged) and a fresh one taken, so every page in
+ * an FCM is charged to the cgroup that faulted it in.
  */
 #define pr_fmt(fmt) "cobjvm: " fmt
 
 #include <linux/cpu.h>
 #include <linux/highmem.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
@@ -135,6 +146,42 @@ static const struct cobj_ops pm_ops = {
 	.cpu_dead	= pm_cpu_dead,
 };
 
+#ifdef CONFIG_MEMCG_KMEM
+/*
+ * Whether @page is charged where a __GFP_ACCOUNT allocation made now would
+ * be (no charge: the root), found the way the kernel's
+ * get_obj_cgroup_from_current() finds it. The obj_cgroups are only
+ * compared, so no reference is taken.
+ */
+static bool charged_here(struct page *page)
+{
+	unsigned long data = READ_ONCE(page->memcg_data);
+	struct obj_cgroup *objcg = NULL;
+	struct mem_cgroup *memcg;
+
+	if (!memcg_kmem_enabled())
+		return true;
+	rcu_read_lock();
+	memcg = current->active_memcg;
+	if (!memcg)
+		memcg = mem_cgroup_from_task(current);
+	for (; memcg; memcg = parent_mem_cgroup(memcg)) {
+		objcg = rcu_dereference(memcg->objcg);
+		if (objcg)
+			break;
+	}
+	rcu_read_unlock();
+	if (!(data & MEMCG_DATA_KMEM))
+		return !objcg;
+	return (struct obj_cgroup *)(data & ~MEMCG_DATA_FLAGS_MASK) == objcg;
+}
+#else
+static bool charged_here(struct page *page)
+{
+	return true;
+}
+#endif
+
 struct page *vm_pm_alloc(unsigned int variant)
 {
 	struct vm_pm *pm = pms[variant];
@@ -161,10 +208,14 @@ struct page *vm_pm_alloc(unsigned int variant)
 	}
 	if (page) {
 		vm_count(list_out, 1);
-		clear_highpage(page);
-		return page;
+		if (charged_here(page)) {
+			clear_highpage(page);
+			return page;
+		}
+		__free_page(page);	/* another cgroup's charge goes with it */
+		vm_count(freed, 1);
 	}
-	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN);
+	page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN | __GFP_ACCOUNT);
 	if (page)
 		vm_count(allocated, 1);
 	return page;

@@ -34,7 +34,9 @@
  */
 #define pr_fmt(fmt) "cobjvm: " fmt
 
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
@@ -150,6 +152,26 @@ struct page *vm_process_path(struct vm_process *p, unsigned long off, struct cvm
 	return page;
 }
 
+/*
+ * A remote fault (ptrace, /proc/PID/mem) charges a new page to the mm's
+ * cgroup, as stock faults do, not to the task that reached in.
+ */
+static struct page *fault_path(struct vm_process *p, struct vm_fault *vmf,
+			       struct cvm_region **rp, int *err)
+{
+	struct mem_cgroup *memcg, *old;
+	struct page *page;
+
+	if (likely(vmf->vma->vm_mm == current->mm))
+		return vm_process_path(p, vmf->pgoff << PAGE_SHIFT, rp, err);
+	memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
+	old = set_active_memcg(memcg);
+	page = vm_process_path(p, vmf->pgoff << PAGE_SHIFT, rp, err);
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
+	return page;
+}
+
 static vm_fault_t cobjvm_fault(struct vm_fault *vmf)
 {
 	struct vm_process *p = vmf->vma->vm_file->private_data;
@@ -158,7 +180,7 @@ static vm_fault_t cobjvm_fault(struct vm_fault *vmf)
 	int err, ret;
 
 	vm_count(faults, 1);
-	page = vm_process_path(p, vmf->pgoff << PAGE_SHIFT, &r, &err);
+	page = fault_path(p, vmf, &r, &err);
 	if (!page)
 		return err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	/* The PTE goes in while the region is entered: detach cannot miss it. */
@@ -206,6 +228,12 @@ int vm_process_open(struct inode *inode, struct file *file)
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
+	p->user = vm_user_charge();
+	if (IS_ERR(p->user)) {
+		ret = PTR_ERR(p->user);
+		kfree(p);
+		return ret;
+	}
 	address_space_init_once(&p->mapping);
 	p->mapping.host = inode;
 	p->mapping.a_ops = &cobjvm_aops;
@@ -215,12 +243,14 @@ int vm_process_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&p->handles);
 	id = cobj_create(COBJ_PER_CPU, &proc_ops, p);
 	if (id < 0) {
+		vm_user_uncharge(p->user);
 		kfree(p);
 		return id;
 	}
 	p->id = id;
 	ret = vmobj_stat_init(&p->st, VMOBJ_PROCESS, 0, id);
 	if (ret) {
+		vm_user_uncharge(p->user);
 		cobj_destroy(id);	/* frees p after a grace period */
 		return ret;
 	}
@@ -282,6 +312,7 @@ int vm_process_release(struct inode *inode, struct file *file)
 	mutex_unlock(&p->lock);
 	vmobj_stat_fini(&p->st);
 	atomic_long_dec(&vm_live_processes);
+	vm_user_uncharge(p->user);
 	cobj_destroy(p->id);	/* p goes after a grace period */
 	return 0;
 }

@@ -59,14 +59,21 @@ static const struct cobj_ops region_ops = {
 };
 
 struct cvm_region *vm_region_create(bool percpu, unsigned long start, unsigned long end,
-				   struct vm_fcm *fcm, unsigned long fcm_pgoff)
+				   struct vm_fcm *fcm, unsigned long fcm_pgoff,
+				   struct vm_user *user)
 {
 	struct cvm_region *r;
 	int id;
 
+	id = vm_user_charge_more(user);
+	if (id)
+		return ERR_PTR(id);
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
-	if (!r)
+	if (!r) {
+		vm_user_uncharge(user);
 		return ERR_PTR(-ENOMEM);
+	}
+	r->user = user;
 	r->percpu = percpu;
 	r->start = start;
 	r->end = end;
@@ -76,11 +83,13 @@ struct cvm_region *vm_region_create(bool percpu, unsigned long start, unsigned l
 	id = cobj_create(percpu ? COBJ_PER_CPU : COBJ_SHARED, &region_ops, r);
 	if (id < 0) {
 		kfree(r);
+		vm_user_uncharge(user);
 		return ERR_PTR(id);
 	}
 	r->id = id;
 	if (vmobj_stat_init(&r->st, VMOBJ_REGION, percpu, id)) {
 		cobj_destroy(id);	/* frees r after a grace period */
+		vm_user_uncharge(user);
 		return ERR_PTR(-ENOMEM);
 	}
 	atomic_long_inc(&vm_live_regions);
@@ -189,5 +198,6 @@ void vm_region_destroy(struct cvm_region *r)
 	vm_fcm_put(r->fcm);
 	vmobj_stat_fini(&r->st);
 	atomic_long_dec(&vm_live_regions);
+	vm_user_uncharge(r->user);
 	cobj_destroy(r->id);	/* r is freed after a grace period */
 }
