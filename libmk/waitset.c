@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Waitsets: one thread waiting on the receiving side of many channels, and
- * an fd for event loops. The API and the guarantees are in <mk/waitset.h>;
- * the wait-line protocol it extends to many rings is in libmk/ring.c.
+ * Waitsets: one thread waiting on many channels, for messages to receive
+ * and for room to send, and an fd for event loops. The API and the
+ * guarantees are in <mk/waitset.h>; the wait-line protocol it extends to
+ * many rings is in libmk/ring.c.
  *
  * Why no wake-up is lost, per mode. In each, the waiter runs, for every
- * member ring r:  L0 v[r] = futex (fallback only), S2 sleeping = 1; then
+ * RECV member ring r:  L0 v[r] = futex (fallback only), S2 sleeping = 1; then
  * one full fence F2; then L2 looks at every ring; and only then blocks.
  * A producer runs S1 (message), F1 (full fence), L1 (load sleeping), and
  * if set bumps the futex word and wakes (fallback: FUTEX_WAKE; module:
@@ -30,6 +31,29 @@
  * and wakes the queue; fallback, its socket polls readable (in the fd's
  * epoll set), and a blocked mk_waitset_wait() looks at the sockets every
  * MK_CHAN_LIVENESS_NS.
+ *
+ * SEND members, the same with the roles of ring.c's credit wait: the
+ * waiter runs S2' tx_waiting = 1 (in the sending ring's consumer line)
+ * before the same fence F2, and L2' loads the consumer's head (in
+ * mk_ring_tx_room(), which reloads it whenever the head seen last says
+ * the ring is full); the consumer runs S1' store head, F1', L1' load
+ * tx_waiting, and if set wakes (fallback: FUTEX_WAKE on the low half of
+ * head; module: MKCHAN_IOC_KICK_CREDITS, which wakes the same queue as
+ * KICK). Either L2' sees the room or L1' sees the flag. The futex value
+ * is the head itself: a member found full has in tx.head the head L2'
+ * loaded after F2, so a publication after L2' changes the word and
+ * futex_waitv() returns at once or is woken; epoll's callback on the
+ * queue catches a KICK_CREDITS at any time after EPOLL_CTL_ADD, and the
+ * module's poll reports EPOLLOUT by the published head. A stale value
+ * (older than the word) only makes a wait return at once. A consumer
+ * that closes kicks the credit word without moving it: the fallback
+ * waiter is then woken if queued, and otherwise finds the end through the
+ * socket within MK_CHAN_LIVENESS_NS, as a blocked mk_chan_send() does.
+ *
+ * Nothing here touches a channel's hot path: a receiver already loads
+ * tx_waiting after each publication of its head, and a sender the
+ * sleeping flag after each message; the waitset only sets those flags
+ * while it sleeps.
  */
 #include <errno.h>
 #include <limits.h>
@@ -58,9 +82,12 @@
 /* Events taken per epoll_wait() when looking at the members' fds. */
 #define NEVENTS			128
 
+#define EVENTS_ALL		(MK_WAITSET_RECV | MK_WAITSET_SEND)
+
 struct member {
 	struct mk_chan *ch;
-	uint32_t val;		/* fallback: futex word read when armed */
+	unsigned int events;	/* MK_WAITSET_RECV | MK_WAITSET_SEND */
+	uint32_t val;		/* fallback RECV: futex word read when armed */
 };
 
 struct mk_waitset {
@@ -68,6 +95,7 @@ struct mk_waitset {
 	unsigned int n, size;
 	unsigned int next;	/* round robin: where the next look starts */
 	unsigned int nfallback;
+	unsigned int nwords;	/* futex words of the fallback members */
 	int epfd, evfd;
 	bool armed;		/* sleep flags set on every member */
 	uint64_t spin_ns;
@@ -129,28 +157,89 @@ static struct mkchan_ring_wait *wline(const struct mk_chan *ch)
 	return &ch->rxr->wait;
 }
 
+/* The consumer line of the ring @ch sends on: tx_waiting, head. */
+static struct mkchan_ring_cons *cline(const struct mk_chan *ch)
+{
+	return &ch->txr->cons;
+}
+
+/* The credit futex word: the low half of that head. */
+static uintptr_t credit_word(const struct mk_chan *ch)
+{
+	return (uintptr_t)ch->txr + MKCHAN_RING_CREDIT_FUTEX;
+}
+
 static bool is_fallback(const struct mk_chan *ch)
 {
 	return ch->transport == MK_TRANSPORT_FALLBACK;
 }
 
-/* Has @ch something for its receiver: a message, corruption, an end? */
-static bool member_ready(struct mk_chan *ch)
+static bool events_valid(unsigned int events)
 {
-	return mk_ring_rx_ready(&ch->rx) || mk_chan_end_state(ch, false) != 0;
+	return events && !(events & ~EVENTS_ALL);
 }
 
-/* One pass over the members from the round-robin cursor: an index or -1. */
-static int scan(const struct mk_waitset *ws)
+/* futex_waitv() words a member waiting for @events takes. */
+static unsigned int words_of(const struct mk_chan *ch, unsigned int events)
 {
-	unsigned int k, i;
+	if (!is_fallback(ch))
+		return 0;
+	return !!(events & MK_WAITSET_RECV) + !!(events & MK_WAITSET_SEND);
+}
+
+/*
+ * What the set's epoll watches of @ch: a module channel's fd polls
+ * EPOLLIN for a message and EPOLLOUT for room (level-triggered: a
+ * SEND-only member must not ask for EPOLLIN, or a queued message would
+ * keep the set awake); a fallback connection polls readable once the peer
+ * is gone, whatever the member waits for.
+ */
+static uint32_t epoll_events(const struct mk_chan *ch, unsigned int events)
+{
+	if (is_fallback(ch))
+		return EPOLLIN;
+	return (events & MK_WAITSET_RECV ? EPOLLIN : 0) |
+	       (events & MK_WAITSET_SEND ? EPOLLOUT : 0);
+}
+
+/*
+ * Which of @m's events are ready: RECV, a message or corruption in the
+ * receiving ring; SEND, room for one slot in the sending ring, or a
+ * broken one; both (all it waits for), the channel's end.
+ */
+static unsigned int member_ready(const struct member *m)
+{
+	struct mk_chan *ch = m->ch;
+	unsigned int r = 0;
+
+	if ((m->events & MK_WAITSET_RECV) && mk_ring_rx_ready(&ch->rx))
+		r |= MK_WAITSET_RECV;
+	/* Loads the consumer's head only when the last one seen says full. */
+	if ((m->events & MK_WAITSET_SEND) && mk_ring_tx_room(&ch->tx, 0))
+		r |= MK_WAITSET_SEND;
+	if (r != m->events && mk_chan_end_state(ch, false))
+		r = m->events;
+	return r;
+}
+
+/*
+ * One pass over the members from the round-robin cursor: an index (its
+ * ready events in *@ev) or -1. A pass that finds nothing has looked at
+ * every event of every member.
+ */
+static int scan(const struct mk_waitset *ws, unsigned int *ev)
+{
+	unsigned int k, i, r;
 
 	for (k = 0; k < ws->n; k++) {
 		i = ws->next + k;
 		if (i >= ws->n)
 			i -= ws->n;
-		if (member_ready(ws->m[i].ch))
+		r = member_ready(&ws->m[i]);
+		if (r) {
+			*ev = r;
 			return (int)i;
+		}
 	}
 	return -1;
 }
@@ -178,45 +267,78 @@ static void look_at_sockets(struct mk_waitset *ws, const struct epoll_event *ev,
 	}
 }
 
-/* Announces the sleep on every member (S2 with L0 before), then F2. */
-static void arm_members(struct mk_waitset *ws)
+/*
+ * Sets the flags of @events on @m (S2 with L0 before; S2'), no fence.
+ * The member's receiving thread owns wait.sleeping, its sending thread
+ * tx_waiting: the set touches only the side it waits on.
+ */
+static void flags_set(struct member *m, unsigned int events)
 {
 	struct mkchan_ring_wait *w;
 
-	for (unsigned int i = 0; i < ws->n; i++) {
-		w = wline(ws->m[i].ch);
-		if (is_fallback(ws->m[i].ch))
-			ws->m[i].val = __atomic_load_n(&w->futex, __ATOMIC_ACQUIRE);
+	if (events & MK_WAITSET_RECV) {
+		w = wline(m->ch);
+		if (is_fallback(m->ch))
+			m->val = __atomic_load_n(&w->futex, __ATOMIC_ACQUIRE);
 		__atomic_store_n(&w->sleeping, 1, __ATOMIC_RELAXED);
 	}
+	if (events & MK_WAITSET_SEND)
+		__atomic_store_n(&cline(m->ch)->tx_waiting, 1, __ATOMIC_RELAXED);
+}
+
+/* Clears them: peers stop paying for wake-ups. Stores only. */
+static void flags_clear(const struct member *m, unsigned int events)
+{
+	if (events & MK_WAITSET_RECV)
+		__atomic_store_n(&wline(m->ch)->sleeping, 0, __ATOMIC_RELAXED);
+	if (events & MK_WAITSET_SEND)
+		__atomic_store_n(&cline(m->ch)->tx_waiting, 0, __ATOMIC_RELAXED);
+}
+
+/* Announces the sleep on every member, then F2. */
+static void arm_members(struct mk_waitset *ws)
+{
+	for (unsigned int i = 0; i < ws->n; i++)
+		flags_set(&ws->m[i], ws->m[i].events);
 	atomic_thread_fence(memory_order_seq_cst);
 	ws->armed = true;
 }
 
-/* Clears the flags: producers stop paying for wake-ups. Stores only. */
 static void disarm(struct mk_waitset *ws)
 {
 	if (!ws->armed)
 		return;
 	for (unsigned int i = 0; i < ws->n; i++)
-		__atomic_store_n(&wline(ws->m[i].ch)->sleeping, 0, __ATOMIC_RELAXED);
+		flags_clear(&ws->m[i], ws->m[i].events);
 	ws->armed = false;
 }
 
-/* The armed fallback members' words and values, for futex_waitv(). */
+/*
+ * The armed fallback members' words and values, for futex_waitv(); called
+ * after a scan found nothing, so a SEND member's tx.head is the head
+ * loaded after the announcement (see the top of the file).
+ */
 static unsigned int fill_waitv(const struct mk_waitset *ws, struct futex_waitv *v)
 {
+	const struct member *m;
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < ws->n; i++) {
-		if (!is_fallback(ws->m[i].ch))
+		m = &ws->m[i];
+		if (!is_fallback(m->ch))
 			continue;
-		v[n] = (struct futex_waitv){
-			.val = ws->m[i].val,
-			.uaddr = (uintptr_t)&wline(ws->m[i].ch)->futex,
-			.flags = FUTEX_32,	/* shared memory: not private */
-		};
-		n++;
+		if (m->events & MK_WAITSET_RECV)
+			v[n++] = (struct futex_waitv){
+				.val = m->val,
+				.uaddr = (uintptr_t)&wline(m->ch)->futex,
+				.flags = FUTEX_32,	/* shared memory: not private */
+			};
+		if (m->events & MK_WAITSET_SEND)
+			v[n++] = (struct futex_waitv){
+				.val = (uint32_t)m->ch->tx.head,
+				.uaddr = credit_word(m->ch),
+				.flags = FUTEX_32,
+			};
 	}
 	return n;
 }
@@ -405,15 +527,36 @@ void mk_waitset_destroy(struct mk_waitset *ws)
 
 int mk_waitset_add(struct mk_waitset *ws, struct mk_chan *ch)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct mkchan_ring_wait *w;
+	return mk_waitset_add_events(ws, ch, MK_WAITSET_RECV);
+}
+
+/*
+ * A member of an armed set starts (or starts waiting for) @events: the
+ * same protocol for the newcomer, and the fd signalled if it is ready.
+ */
+static void arm_late(struct mk_waitset *ws, struct member *m, unsigned int events)
+{
+	flags_set(m, events);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (member_ready(m))
+		signal_fd(ws);
+	if (is_fallback(m->ch))
+		helper_update(ws);
+}
+
+int mk_waitset_add_events(struct mk_waitset *ws, struct mk_chan *ch,
+			  unsigned int events)
+{
+	struct epoll_event ev;
+	unsigned int words;
 	struct member *m;
 
-	if (!ws || !ch || !ch->rxr)
+	if (!ws || !ch || !ch->rxr || !ch->txr || !events_valid(events))
 		return -EINVAL;
 	if (ch->waitset)
 		return -EBUSY;
-	if (is_fallback(ch) && ws->nfallback >= MK_WAITSET_FUTEX_MAX)
+	words = words_of(ch, events);
+	if (ws->nwords + words > MK_WAITSET_FUTEX_MAX)
 		return -ENOSPC;
 	if (ws->n == ws->size) {
 		unsigned int size = ws->size ? ws->size * 2 : 8;
@@ -424,26 +567,61 @@ int mk_waitset_add(struct mk_waitset *ws, struct mk_chan *ch)
 		ws->m = m;
 		ws->size = size;
 	}
-	ev.data.ptr = ch;
+	ev = (struct epoll_event){ .events = epoll_events(ch, events), .data.ptr = ch };
 	if (epoll_ctl(ws->epfd, EPOLL_CTL_ADD, mk_chan_fd(ch), &ev))
 		return -errno;
 	m = &ws->m[ws->n++];
-	*m = (struct member){ .ch = ch };
+	*m = (struct member){ .ch = ch, .events = events };
 	ch->waitset = ws;
+	ws->nwords += words;
 	if (is_fallback(ch))
 		ws->nfallback++;
-	if (ws->armed) {
-		/* Joins the armed set: the same protocol for the newcomer. */
-		w = wline(ch);
-		if (is_fallback(ch))
-			m->val = __atomic_load_n(&w->futex, __ATOMIC_ACQUIRE);
-		__atomic_store_n(&w->sleeping, 1, __ATOMIC_RELAXED);
-		atomic_thread_fence(memory_order_seq_cst);
-		if (member_ready(ch))
-			signal_fd(ws);
-		if (is_fallback(ch))
-			helper_update(ws);
+	if (ws->armed)
+		arm_late(ws, m, events);
+	return 0;
+}
+
+static struct member *find_member(struct mk_waitset *ws, const struct mk_chan *ch)
+{
+	for (unsigned int i = 0; i < ws->n; i++)
+		if (ws->m[i].ch == ch)
+			return &ws->m[i];
+	return NULL;
+}
+
+int mk_waitset_modify(struct mk_waitset *ws, struct mk_chan *ch, unsigned int events)
+{
+	unsigned int old, words_old, words_new;
+	struct epoll_event ev;
+	struct member *m;
+
+	if (!ws || !ch || !events_valid(events))
+		return -EINVAL;
+	if (ch->waitset != ws)
+		return -ENOENT;
+	m = find_member(ws, ch);
+	if (!m)
+		return -ENOENT;
+	old = m->events;
+	if (events == old)
+		return 0;
+	words_old = words_of(ch, old);
+	words_new = words_of(ch, events);
+	if (ws->nwords - words_old + words_new > MK_WAITSET_FUTEX_MAX)
+		return -ENOSPC;
+	if (epoll_events(ch, events) != epoll_events(ch, old)) {
+		ev = (struct epoll_event){ .events = epoll_events(ch, events), .data.ptr = ch };
+		if (epoll_ctl(ws->epfd, EPOLL_CTL_MOD, mk_chan_fd(ch), &ev))
+			return -errno;
 	}
+	m->events = events;
+	ws->nwords = ws->nwords - words_old + words_new;
+	if (ws->armed)
+		flags_clear(m, old & ~events);
+	if (ws->armed && (events & ~old))
+		arm_late(ws, m, events & ~old);
+	else if (is_fallback(ch))
+		helper_update(ws);	/* a helper must drop the words it no longer needs */
 	return 0;
 }
 
@@ -461,7 +639,8 @@ int mk_waitset_remove(struct mk_waitset *ws, struct mk_chan *ch)
 		return -ENOENT;
 	epoll_ctl(ws->epfd, EPOLL_CTL_DEL, mk_chan_fd(ch), NULL);
 	if (ws->armed)
-		__atomic_store_n(&wline(ch)->sleeping, 0, __ATOMIC_RELAXED);
+		flags_clear(&ws->m[i], ws->m[i].events);
+	ws->nwords -= words_of(ch, ws->m[i].events);
 	memmove(&ws->m[i], &ws->m[i + 1], (ws->n - i - 1) * sizeof(ws->m[0]));
 	ws->n--;
 	if (ws->next > i)
@@ -498,12 +677,14 @@ uint64_t mk_waitset_spin_ns(const struct mk_waitset *ws)
 
 int mk_waitset_arm(struct mk_waitset *ws)
 {
+	unsigned int ev;
+
 	if (!ws)
 		return -EINVAL;
 	/* A stale signal goes first: what is ready now is found below. */
 	drain_fd(ws);
 	arm_members(ws);
-	if (scan(ws) >= 0)
+	if (scan(ws, &ev) >= 0)
 		return 1;
 	if (ws->nfallback)
 		return helper_arm(ws);
@@ -526,16 +707,16 @@ static int block_futex(struct mk_waitset *ws, uint64_t deadline, bool forever)
 	struct futex_waitv v[MK_WAITSET_FUTEX_MAX];
 	struct timespec ts;
 	uint64_t now, until;
-	unsigned int n;
+	unsigned int n, ev;
 	long r;
 
 	helper_quiesce(ws);
 	for (;;) {
 		arm_members(ws);
-		if (scan(ws) >= 0)
+		if (scan(ws, &ev) >= 0)
 			return 0;
 		look_at_sockets(ws, NULL, 0);
-		if (scan(ws) >= 0)
+		if (scan(ws, &ev) >= 0)
 			return 0;
 		now = mk_mono_ns();
 		if (!forever && now >= deadline)
@@ -594,18 +775,25 @@ static int block_epoll(struct mk_waitset *ws, uint64_t deadline, bool forever)
 int mk_waitset_wait(struct mk_waitset *ws, struct mk_chan **ready,
 		    int64_t timeout_ns)
 {
+	return mk_waitset_wait_events(ws, ready, NULL, timeout_ns);
+}
+
+int mk_waitset_wait_events(struct mk_waitset *ws, struct mk_chan **ready,
+			   unsigned int *events, int64_t timeout_ns)
+{
 	uint64_t start, spin, deadline = 0, spin_end;
 	bool forever = timeout_ns < 0;
+	unsigned int ev = 0;
 	int i, k, ret;
 
 	if (!ws || !ready)
 		return -EINVAL;
-	i = scan(ws);
+	i = scan(ws, &ev);
 	if (i >= 0)
 		goto found;
 	if (!timeout_ns) {
 		look_at_sockets(ws, NULL, 0);
-		i = scan(ws);
+		i = scan(ws, &ev);
 		if (i >= 0)
 			goto found;
 		return -EAGAIN;
@@ -626,7 +814,7 @@ int mk_waitset_wait(struct mk_waitset *ws, struct mk_chan **ready,
 	/* Reading the clock costs more than a look at a few rings. */
 	while (spin) {
 		for (k = 0; k < 8; k++) {
-			i = scan(ws);
+			i = scan(ws, &ev);
 			if (i >= 0)
 				goto found;
 			mk_cpu_relax();
@@ -638,7 +826,7 @@ int mk_waitset_wait(struct mk_waitset *ws, struct mk_chan **ready,
 	for (;;) {
 		if (!forever && mk_mono_ns() >= deadline) {
 			look_at_sockets(ws, NULL, 0);
-			i = scan(ws);
+			i = scan(ws, &ev);
 			if (i >= 0)
 				goto found;
 			disarm(ws);
@@ -659,7 +847,7 @@ int mk_waitset_wait(struct mk_waitset *ws, struct mk_chan **ready,
 			disarm(ws);
 			return ret;
 		}
-		i = scan(ws);
+		i = scan(ws, &ev);
 		if (i >= 0)
 			goto found;
 	}
@@ -668,5 +856,7 @@ found:
 	disarm(ws);
 	ws->next = (unsigned int)i + 1 >= ws->n ? 0 : (unsigned int)i + 1;
 	*ready = ws->m[i].ch;
+	if (events)
+		*events = ev;
 	return 0;
 }

@@ -6,8 +6,12 @@
  * forked senders (every message once, in order per channel), a ping-pong
  * with no spinning anywhere (a lost wake-up shows as a timeout), the fd in
  * the test's own epoll loop beside a pipe, peers that close or are
- * killed, removing a member while its peer still sends, and (module
- * transport only) a set mixing both transports.
+ * killed, removing a member while its peer still sends, (module
+ * transport only) a set mixing both transports; and waiting for room to
+ * send (MK_WAITSET_SEND): bad events, a full small ring drained later, a
+ * member waiting both ways, channels that end, the fd and arm, a sender
+ * serving receivers through the waitset alone against a time bound, and
+ * the futex words fallback members take.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,6 +50,7 @@
 
 struct job {
 	uint64_t alias, cap;
+	unsigned int slots;
 	int ret;
 	struct mk_chan *ch;
 	atomic_bool done;
@@ -55,16 +60,17 @@ static void *connect_thread(void *arg)
 {
 	struct job *j = arg;
 
-	j->ret = mk_chan_connect_alias(&j->ch, j->alias, j->cap, 8, 5000);
+	j->ret = mk_chan_connect_alias(&j->ch, j->alias, j->cap, j->slots ? j->slots : 8,
+				       5000);
 	atomic_store(&j->done, true);
 	return NULL;
 }
 
-/* A channel to mailbox @mb (name @alias, capability @cap). */
-static void connect_to(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
-		       struct mk_chan **cli, struct mk_chan **srv)
+/* A channel of @slots slots to mailbox @mb (name @alias, capability @cap). */
+static void connect_slots(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
+			  unsigned int slots, struct mk_chan **cli, struct mk_chan **srv)
 {
-	struct job j = { .alias = alias, .cap = cap };
+	struct job j = { .alias = alias, .cap = cap, .slots = slots };
 	struct mk_chan *s = NULL, *tmp;
 	pthread_t t;
 	int ret;
@@ -85,16 +91,28 @@ static void connect_to(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
 	*srv = s;
 }
 
-/* A channel to a fresh mailbox: the client end and the mailbox's end. */
-static void make_pair(struct mk_mbox **mbp, struct mk_chan **cli, struct mk_chan **srv)
+static void connect_to(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
+		       struct mk_chan **cli, struct mk_chan **srv)
+{
+	connect_slots(mb, alias, cap, 8, cli, srv);
+}
+
+/* A channel of @slots slots to a fresh mailbox: the client end and the mailbox's end. */
+static void make_pair_slots(struct mk_mbox **mbp, unsigned int slots, struct mk_chan **cli,
+			    struct mk_chan **srv)
 {
 	const char *name = uniq_name("pair");
 	struct mk_mbox *mb;
 	uint64_t cap;
 
 	assert_int_equal(named_mbox(&mb, name, &cap), 0);
-	connect_to(mb, mk_name_hash(name), cap, cli, srv);
+	connect_slots(mb, mk_name_hash(name), cap, slots, cli, srv);
 	*mbp = mb;
+}
+
+static void make_pair(struct mk_mbox **mbp, struct mk_chan **cli, struct mk_chan **srv)
+{
+	make_pair_slots(mbp, 8, cli, srv);
 }
 
 static void free_pair(struct mk_mbox *mb, struct mk_chan *cli, struct mk_chan *srv)
@@ -1010,6 +1028,656 @@ static void test_mixed_transports(void **state)
 		free_pair(mb[i], cli[i], srv[i]);
 }
 
+/* --- waiting for room to send (MK_WAITSET_SEND) --- */
+
+#define SMALL		4	/* slots: a ring that fills at once */
+
+/* Fills the ring @ch sends on with 8-byte messages: how many went. */
+static int fill_ring(struct mk_chan *ch)
+{
+	uint64_t v = 0;
+	int n = 0, ret;
+
+	while ((ret = mk_chan_try_send(ch, &v, sizeof(v))) == 0) {
+		n++;
+		v++;
+	}
+	assert_int_equal(ret, -EAGAIN);
+	return n;
+}
+
+/*
+ * The flags a waitset sets on the mailbox's end @srv of a channel of
+ * @slots slots: tx_waiting in the ring it sends on (ring 1), sleeping in
+ * the one it receives from (ring 0).
+ */
+static uint32_t srv_tx_waiting(const struct mk_chan *srv, unsigned int slots)
+{
+	const char *mem = mk_chan_shm(srv, NULL);
+	const struct mkchan_ring *r = (const void *)(mem + mk_chan_ring_offset(slots));
+
+	return __atomic_load_n(&r->cons.tx_waiting, __ATOMIC_RELAXED);
+}
+
+static uint32_t srv_sleeping(const struct mk_chan *srv)
+{
+	const struct mkchan_ring *r = mk_chan_shm(srv, NULL);
+
+	return __atomic_load_n(&r->wait.sleeping, __ATOMIC_RELAXED);
+}
+
+/* A thread that, after a delay, takes @n messages or closes the channel. */
+struct drainer {
+	struct mk_chan *ch;
+	uint64_t delay_ns;
+	int n;			/* messages to take; < 0: close the channel */
+	int ret;
+	_Atomic uint64_t t_act;	/* when it started */
+};
+
+static void *drain_later(void *arg)
+{
+	struct drainer *d = arg;
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)d->delay_ns };
+	uint64_t v;
+	size_t len;
+
+	nanosleep(&ts, NULL);
+	atomic_store(&d->t_act, now_ns());
+	if (d->n < 0) {
+		mk_chan_close(d->ch);
+		return NULL;
+	}
+	for (int i = 0; i < d->n && !d->ret; i++)
+		d->ret = mk_chan_recv(d->ch, &v, sizeof(v), &len, 5 * SEC);
+	return NULL;
+}
+
+static void drain_start(pthread_t *t, struct drainer *d, struct mk_chan *ch,
+			uint64_t delay_ns, int n)
+{
+	*d = (struct drainer){ .ch = ch, .delay_ns = delay_ns, .n = n };
+	assert_int_equal(pthread_create(t, NULL, drain_later, d), 0);
+}
+
+static void test_send_bad_args(void **state)
+{
+	struct mk_chan *cli, *srv, *got;
+	struct mk_waitset *ws, *ws2;
+	struct mk_mbox *mb;
+	unsigned int ev;
+
+	(void)state;
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	assert_int_equal(mk_waitset_create(&ws2), 0);
+	make_pair(&mb, &cli, &srv);
+
+	assert_int_equal(mk_waitset_add_events(NULL, srv, MK_WAITSET_RECV), -EINVAL);
+	assert_int_equal(mk_waitset_add_events(ws, NULL, MK_WAITSET_RECV), -EINVAL);
+	assert_int_equal(mk_waitset_add_events(ws, srv, 0), -EINVAL);
+	assert_int_equal(mk_waitset_add_events(ws, srv, 0x4), -EINVAL);
+	assert_int_equal(mk_waitset_add_events(ws, srv, MK_WAITSET_RECV | MK_WAITSET_SEND | 0x80),
+			 -EINVAL);
+	assert_int_equal(mk_waitset_count(ws), 0);
+	assert_int_equal(mk_waitset_modify(ws, srv, MK_WAITSET_RECV), -ENOENT);
+	assert_int_equal(mk_waitset_wait_events(NULL, &got, &ev, 0), -EINVAL);
+	assert_int_equal(mk_waitset_wait_events(ws, NULL, &ev, 0), -EINVAL);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), -EAGAIN);
+
+	assert_int_equal(mk_waitset_add_events(ws, srv, MK_WAITSET_RECV), 0);
+	assert_int_equal(mk_waitset_add_events(ws, srv, MK_WAITSET_SEND), -EBUSY);
+	assert_int_equal(mk_waitset_add_events(ws2, srv, MK_WAITSET_SEND), -EBUSY);
+	assert_int_equal(mk_waitset_modify(NULL, srv, MK_WAITSET_SEND), -EINVAL);
+	assert_int_equal(mk_waitset_modify(ws, NULL, MK_WAITSET_SEND), -EINVAL);
+	assert_int_equal(mk_waitset_modify(ws, srv, 0), -EINVAL);
+	assert_int_equal(mk_waitset_modify(ws, srv, 0x10), -EINVAL);
+	assert_int_equal(mk_waitset_modify(ws, srv, MK_WAITSET_SEND | 0x10), -EINVAL);
+	assert_int_equal(mk_waitset_modify(ws2, srv, MK_WAITSET_SEND), -ENOENT);
+	assert_int_equal(mk_waitset_modify(ws, cli, MK_WAITSET_SEND), -ENOENT);
+	/* A failed modify changed nothing: still receive-only, nothing to take. */
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), -EAGAIN);
+
+	/* Room to send: ready at once; events may be NULL. */
+	assert_int_equal(mk_waitset_modify(ws, srv, MK_WAITSET_SEND), 0);
+	assert_int_equal(mk_waitset_modify(ws, srv, MK_WAITSET_SEND), 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, NULL, 0), 0);
+	assert_ptr_equal(got, srv);
+	ev = 0;
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, -1), 0);
+	assert_int_equal(ev, MK_WAITSET_SEND);
+	assert_int_equal(mk_waitset_wait(ws, &got, 0), 0);
+	assert_ptr_equal(got, srv);
+	assert_int_equal(mk_waitset_remove(ws, srv), 0);
+	assert_int_equal(mk_waitset_modify(ws, srv, MK_WAITSET_SEND), -ENOENT);
+
+	mk_waitset_destroy(ws);
+	mk_waitset_destroy(ws2);
+	free_pair(mb, cli, srv);
+}
+
+/*
+ * A full ring of 2 or 4 slots whose receiver, in another thread, takes one
+ * message later: the blocked wait wakes for SEND, the flag it set comes
+ * off. A lost wake-up would still end the wait at the next liveness look
+ * (fallback, 100 ms) or at the timeout, so most wakes must come well
+ * before 90 ms (they take a few ms after the 2-4 ms delay).
+ */
+static void test_send_blocks_and_wakes(void **state)
+{
+	struct mk_chan *cli, *srv, *got;
+	struct mk_waitset *ws;
+	struct mk_mbox *mb;
+	struct drainer d;
+	unsigned int ev, slots;
+	int rounds = 0, fast = 0;
+	uint64_t t0, t1, v = 1, slowest = 0;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	for (slots = 2; slots <= SMALL; slots *= 2) {
+		make_pair_slots(&mb, slots, &cli, &srv);
+		assert_int_equal(fill_ring(srv), (int)slots);
+		assert_int_equal(mk_waitset_add_events(ws, srv, MK_WAITSET_SEND), 0);
+		assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), -EAGAIN);
+		mk_waitset_set_spin_ns(ws, 0);
+		assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 20 * MS), -ETIMEDOUT);
+		assert_int_equal(srv_tx_waiting(srv, slots), 0);
+		for (int round = 0; round < 8; round++) {
+			mk_waitset_set_spin_ns(ws, round % 4 == 3 ? MK_RING_SPIN_NS_DEFAULT : 0);
+			drain_start(&t, &d, cli, (uint64_t)(2 + round % 3) * MS, 1);
+			t0 = now_ns();
+			ev = 0;
+			assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 5 * SEC), 0);
+			t1 = now_ns();
+			assert_ptr_equal(got, srv);
+			assert_int_equal(ev, MK_WAITSET_SEND);
+			/* Woken by the receiver, not by anything before it. */
+			assert_true(t1 >= atomic_load(&d.t_act));
+			assert_int_equal(srv_tx_waiting(srv, slots), 0);
+			assert_int_equal(pthread_join(t, NULL), 0);
+			assert_int_equal(d.ret, 0);
+			rounds++;
+			if (t1 - t0 < 90 * MS)
+				fast++;
+			if (t1 - t0 > slowest)
+				slowest = t1 - t0;
+			/* Room for one: the send goes, and the ring is full again. */
+			assert_int_equal(mk_chan_try_send(srv, &v, sizeof(v)), 0);
+			assert_int_equal(mk_chan_try_send(srv, &v, sizeof(v)), -EAGAIN);
+		}
+		assert_int_equal(mk_waitset_remove(ws, srv), 0);
+		free_pair(mb, cli, srv);
+	}
+	print_message("send wakes: %d of %d within 90 ms, slowest %.1f ms\n", fast, rounds,
+		      (double)slowest / 1e6);
+	assert_true(fast * 2 >= rounds);
+	mk_waitset_destroy(ws);
+}
+
+/* One member waiting both ways: each event shows on its own and together. */
+static void test_send_recv_member(void **state)
+{
+	struct mk_chan *cli, *srv, *got;
+	struct mk_waitset *ws;
+	struct mk_mbox *mb;
+	struct drainer d;
+	struct later l;
+	unsigned int ev;
+	uint64_t v = 3, t0;
+	size_t len;
+	pthread_t t;
+
+	(void)state;
+	make_pair_slots(&mb, SMALL, &cli, &srv);
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	mk_waitset_set_spin_ns(ws, 0);
+	assert_int_equal(mk_waitset_add_events(ws, srv, MK_WAITSET_RECV | MK_WAITSET_SEND), 0);
+
+	/* Room, no message. */
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_ptr_equal(got, srv);
+	assert_int_equal(ev, MK_WAITSET_SEND);
+	/* Room and a message. */
+	assert_int_equal(mk_chan_send(cli, &v, sizeof(v), SEC), 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_int_equal(ev, MK_WAITSET_RECV | MK_WAITSET_SEND);
+	/* Full, a message. */
+	fill_ring(srv);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, SEC), 0);
+	assert_int_equal(ev, MK_WAITSET_RECV);
+	/* Full, nothing: a timeout, and both flags off afterwards. */
+	assert_int_equal(mk_chan_try_recv(srv, &v, sizeof(v), &len), 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), -EAGAIN);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 20 * MS), -ETIMEDOUT);
+	assert_int_equal(srv_tx_waiting(srv, SMALL), 0);
+	assert_int_equal(srv_sleeping(srv), 0);
+
+	for (int round = 0; round < 6; round++) {
+		if (round % 2 == 0) {
+			/* Blocked both ways, woken by a message. */
+			l = (struct later){ .ch = cli, .delay_ns = 3 * MS };
+			assert_int_equal(pthread_create(&t, NULL, send_later, &l), 0);
+			t0 = now_ns();
+			assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 5 * SEC), 0);
+			assert_true(now_ns() - t0 < SEC);
+			assert_int_equal(ev, MK_WAITSET_RECV);
+			assert_int_equal(pthread_join(t, NULL), 0);
+			assert_int_equal(mk_chan_try_recv(srv, &v, sizeof(v), &len), 0);
+			assert_int_equal(v, 42);
+		} else {
+			/* ... and by room. */
+			drain_start(&t, &d, cli, 3 * MS, 1);
+			t0 = now_ns();
+			assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 5 * SEC), 0);
+			/* At its deadline a wait looks once more: not a wake-up. */
+			assert_true(now_ns() - t0 < SEC);
+			assert_int_equal(ev, MK_WAITSET_SEND);
+			assert_int_equal(pthread_join(t, NULL), 0);
+			assert_int_equal(d.ret, 0);
+			assert_int_equal(mk_chan_try_send(srv, &v, sizeof(v)), 0);
+		}
+		assert_int_equal(srv_tx_waiting(srv, SMALL), 0);
+		assert_int_equal(srv_sleeping(srv), 0);
+	}
+
+	/* Changing what it waits for. */
+	assert_int_equal(mk_chan_recv(cli, &v, sizeof(v), &len, SEC), 0);
+	assert_int_equal(mk_waitset_modify(ws, srv, MK_WAITSET_RECV), 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), -EAGAIN);
+	assert_int_equal(mk_waitset_modify(ws, srv, MK_WAITSET_SEND), 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_int_equal(ev, MK_WAITSET_SEND);
+	assert_int_equal(mk_chan_send(cli, &v, sizeof(v), SEC), 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_int_equal(ev, MK_WAITSET_SEND);
+	assert_int_equal(mk_waitset_modify(ws, srv, MK_WAITSET_RECV), 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_int_equal(ev, MK_WAITSET_RECV);
+	assert_int_equal(mk_chan_try_recv(srv, &v, sizeof(v), &len), 0);
+
+	mk_waitset_destroy(ws);
+	free_pair(mb, cli, srv);
+}
+
+/*
+ * A channel that ends while full and empty is ready for everything it
+ * waits for, at once, and stays so; sends and receives fail.
+ */
+static void test_send_end(void **state)
+{
+	struct mk_chan *cli[2], *srv[2], *got;
+	struct mk_mbox *mb[2];
+	struct mk_waitset *ws;
+	struct drainer d;
+	unsigned int ev;
+	uint64_t v = 0, t0;
+	size_t len;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	mk_waitset_set_spin_ns(ws, 0);
+	for (int i = 0; i < 2; i++) {
+		make_pair_slots(&mb[i], SMALL, &cli[i], &srv[i]);
+		fill_ring(srv[i]);
+	}
+	assert_int_equal(mk_waitset_add_events(ws, srv[0], MK_WAITSET_RECV | MK_WAITSET_SEND), 0);
+	assert_int_equal(mk_waitset_add_events(ws, srv[1], MK_WAITSET_SEND), 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 10 * MS), -ETIMEDOUT);
+
+	for (int i = 0; i < 2; i++) {
+		/* Closed while the wait blocks. */
+		drain_start(&t, &d, cli[i], 5 * MS, -1);
+		t0 = now_ns();
+		assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 5 * SEC), 0);
+		assert_true(now_ns() - t0 < 2 * SEC);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		assert_ptr_equal(got, srv[i]);
+		assert_int_equal(ev, i ? MK_WAITSET_SEND : MK_WAITSET_RECV | MK_WAITSET_SEND);
+		/* Still ready; the set's turn moves on but only this one is. */
+		assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+		assert_ptr_equal(got, srv[i]);
+		assert_int_equal(mk_waitset_arm(ws), 1);
+		assert_int_equal(mk_chan_try_send(srv[i], &v, sizeof(v)), -EPIPE);
+		assert_int_equal(mk_chan_try_recv(srv[i], &v, sizeof(v), &len), -EPIPE);
+		assert_int_equal(mk_waitset_remove(ws, srv[i]), 0);
+		assert_int_equal(srv_tx_waiting(srv[i], SMALL), 0);
+		assert_int_equal(srv_sleeping(srv[i]), 0);
+	}
+	mk_waitset_destroy(ws);
+	for (int i = 0; i < 2; i++) {
+		mk_chan_close(srv[i]);
+		mk_mbox_close(mb[i]);
+	}
+}
+
+/* The fd and mk_waitset_arm() with SEND members. */
+static void test_send_fd_and_arm(void **state)
+{
+	struct mk_chan *cli[2], *srv[2], *got;
+	struct mk_mbox *mb[2];
+	struct mk_waitset *ws;
+	unsigned int ev;
+	uint64_t v = 9;
+	size_t len;
+	int fd;
+
+	(void)state;
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	fd = mk_waitset_fd(ws);
+	for (int i = 0; i < 2; i++) {
+		make_pair_slots(&mb[i], SMALL, &cli[i], &srv[i]);
+		fill_ring(srv[i]);
+	}
+	assert_int_equal(mk_waitset_add_events(ws, srv[0], MK_WAITSET_SEND), 0);
+	assert_int_equal(mk_waitset_add_events(ws, srv[1], MK_WAITSET_RECV | MK_WAITSET_SEND), 0);
+
+	for (int round = 0; round < 6; round++) {
+		int k = round % 2;
+
+		/* Armed, full, nothing to take: not readable; the flags are up. */
+		assert_int_equal(mk_waitset_arm(ws), 0);
+		assert_int_equal(srv_tx_waiting(srv[0], SMALL), 1);
+		assert_int_equal(srv_tx_waiting(srv[1], SMALL), 1);
+		assert_false(fd_readable(fd, 20));
+		/* The receiver takes one: readable; wait(0) names the channel. */
+		assert_int_equal(mk_chan_recv(cli[k], &v, sizeof(v), &len, SEC), 0);
+		assert_true(fd_readable(fd, 5000));
+		assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+		assert_ptr_equal(got, srv[k]);
+		assert_int_equal(ev, MK_WAITSET_SEND);
+		assert_int_equal(srv_tx_waiting(srv[k], SMALL), 0);
+		assert_int_equal(mk_chan_try_send(got, &v, sizeof(v)), 0);
+		assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), -EAGAIN);
+	}
+	/* A message for the member waiting both ways. */
+	assert_int_equal(mk_waitset_arm(ws), 0);
+	assert_int_equal(mk_chan_send(cli[1], &v, sizeof(v), SEC), 0);
+	assert_true(fd_readable(fd, 5000));
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_ptr_equal(got, srv[1]);
+	assert_int_equal(ev, MK_WAITSET_RECV);
+	assert_int_equal(mk_chan_try_recv(got, &v, sizeof(v), &len), 0);
+
+	/* Room already: arm says so. */
+	assert_int_equal(mk_chan_recv(cli[0], &v, sizeof(v), &len, SEC), 0);
+	assert_int_equal(mk_waitset_arm(ws), 1);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_ptr_equal(got, srv[0]);
+	assert_int_equal(mk_chan_try_send(got, &v, sizeof(v)), 0);
+
+	/* Modified on an armed set: SEND off takes the flag down ... */
+	assert_int_equal(mk_waitset_arm(ws), 0);
+	assert_int_equal(mk_waitset_modify(ws, srv[0], MK_WAITSET_RECV), 0);
+	assert_int_equal(srv_tx_waiting(srv[0], SMALL), 0);
+	assert_int_equal(mk_chan_recv(cli[0], &v, sizeof(v), &len, SEC), 0);
+	assert_false(fd_readable(fd, 20));
+	/* ... SEND on with room makes the fd readable. */
+	assert_int_equal(mk_waitset_modify(ws, srv[0], MK_WAITSET_SEND), 0);
+	assert_true(fd_readable(fd, 5000));
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_ptr_equal(got, srv[0]);
+	assert_int_equal(mk_chan_try_send(got, &v, sizeof(v)), 0);
+	/* ... and SEND on while full, armed, then room. */
+	assert_int_equal(mk_waitset_modify(ws, srv[0], MK_WAITSET_RECV), 0);
+	assert_int_equal(mk_waitset_arm(ws), 0);
+	assert_int_equal(mk_waitset_modify(ws, srv[0], MK_WAITSET_RECV | MK_WAITSET_SEND), 0);
+	assert_int_equal(srv_tx_waiting(srv[0], SMALL), 1);
+	assert_false(fd_readable(fd, 20));
+	assert_int_equal(mk_chan_recv(cli[0], &v, sizeof(v), &len, SEC), 0);
+	assert_true(fd_readable(fd, 5000));
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_ptr_equal(got, srv[0]);
+	assert_int_equal(ev, MK_WAITSET_SEND);
+	assert_int_equal(mk_chan_try_send(got, &v, sizeof(v)), 0);
+
+	/* Removing an armed member takes its flags down. */
+	assert_int_equal(mk_waitset_arm(ws), 0);
+	assert_int_equal(mk_waitset_remove(ws, srv[1]), 0);
+	assert_int_equal(srv_tx_waiting(srv[1], SMALL), 0);
+	assert_int_equal(srv_sleeping(srv[1]), 0);
+	assert_int_equal(mk_chan_recv(cli[1], &v, sizeof(v), &len, SEC), 0);
+	assert_false(fd_readable(fd, 20));
+
+	mk_waitset_destroy(ws);
+	assert_int_equal(srv_tx_waiting(srv[0], SMALL), 0);
+	for (int i = 0; i < 2; i++)
+		free_pair(mb[i], cli[i], srv[i]);
+}
+
+/*
+ * The race: one thread sends to several receivers through the waitset
+ * alone (RECV | SEND members), on rings of 2 slots, and takes their acks
+ * (one per @ack_every messages) one per turn; each receiver blocks for
+ * messages and, on a full ack ring, for room; nobody spins. Every third
+ * wait goes through the fd. A lost wake-up hangs (module) or costs a
+ * liveness slice (fallback): either runs past the time bound. With
+ * frequent acks an ack may come to the rescue of a lost room wake-up;
+ * with one ack at the end only room wakes the sender.
+ */
+#define RACERS		3
+
+struct racer {
+	struct mk_chan *ch;
+	uint64_t n, ack_every;
+	int err;
+};
+
+static void *race_receiver(void *arg)
+{
+	struct racer *r = arg;
+	uint64_t v;
+	size_t len;
+	int ret;
+
+	unsigned int seed = (unsigned int)(uintptr_t)r;
+
+	for (uint64_t s = 0; s < r->n; s++) {
+		ret = mk_chan_recv(r->ch, &v, sizeof(v), &len, 10 * SEC);
+		if (ret || len != sizeof(v) || v != s) {
+			r->err = ret ? ret : -EBADMSG;
+			return NULL;
+		}
+		/* Now and then late, so both sides find the other asleep. */
+		if (rand_r(&seed) % 16 == 0)
+			usleep(rand_r(&seed) % 50);
+		if (s % r->ack_every != r->ack_every - 1)
+			continue;
+		ret = mk_chan_send(r->ch, &s, sizeof(s), 10 * SEC);
+		if (ret) {
+			r->err = ret;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static void send_race(uint64_t per, uint64_t ack_every)
+{
+	uint64_t sent[RACERS] = { 0 }, acked[RACERS] = { 0 }, sendwaits = 0;
+	uint64_t t0, bound = 10 * SEC, waits = 0, v;
+	struct mk_chan *cli[RACERS], *srv[RACERS], *got;
+	struct mk_mbox *mb[RACERS];
+	struct racer r[RACERS];
+	pthread_t t[RACERS];
+	struct mk_waitset *ws;
+	unsigned int ev;
+	int i, ret, fd, live = RACERS;
+	const char *hang = NULL;
+	size_t len;
+
+	assert_int_equal(per % ack_every, 0);
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	mk_waitset_set_spin_ns(ws, 0);
+	fd = mk_waitset_fd(ws);
+	for (i = 0; i < RACERS; i++) {
+		make_pair_slots(&mb[i], 2, &cli[i], &srv[i]);
+		mk_chan_set_spin_ns(cli[i], 0);
+		assert_int_equal(mk_waitset_add_events(ws, srv[i],
+						       MK_WAITSET_RECV | MK_WAITSET_SEND), 0);
+		r[i] = (struct racer){ .ch = cli[i], .n = per, .ack_every = ack_every };
+		assert_int_equal(pthread_create(&t[i], NULL, race_receiver, &r[i]), 0);
+	}
+	t0 = now_ns();
+	while (live) {
+		if (now_ns() - t0 > bound) {
+			hang = "the race ran past its time bound";
+			break;
+		}
+		waits++;
+		if (waits % 3 == 0) {
+			if (!mk_waitset_arm(ws) && !fd_readable(fd, 5000)) {
+				hang = "fd not readable within 5 s: a lost wake-up";
+				break;
+			}
+			ret = mk_waitset_wait_events(ws, &got, &ev, 0);
+			if (ret == -EAGAIN)
+				continue;	/* readable with nothing ready: allowed */
+		} else {
+			ret = mk_waitset_wait_events(ws, &got, &ev, 5 * SEC);
+			if (ret == -ETIMEDOUT) {
+				hang = "nothing ready within 5 s: a lost wake-up";
+				break;
+			}
+		}
+		assert_int_equal(ret, 0);
+		for (i = 0; i < RACERS && srv[i] != got; i++)
+			;
+		assert_true(i < RACERS);
+		if (ev & MK_WAITSET_SEND) {
+			sendwaits++;
+			assert_true(sent[i] < per);
+			while (sent[i] < per &&
+			       (ret = mk_chan_try_send(got, &sent[i], sizeof(sent[i]))) == 0)
+				sent[i]++;
+			assert_true(sent[i] == per || ret == -EAGAIN);
+			if (sent[i] == per)
+				assert_int_equal(mk_waitset_modify(ws, got, MK_WAITSET_RECV), 0);
+		}
+		if (ev & MK_WAITSET_RECV) {
+			/* One ack per turn, so the acks back up and the receiver blocks. */
+			ret = mk_chan_try_recv(got, &v, sizeof(v), &len);
+			assert_int_equal(ret, 0);
+			acked[i] += ack_every;
+			assert_int_equal(v, acked[i] - 1);
+			if (acked[i] == per) {
+				assert_int_equal(mk_waitset_remove(ws, got), 0);
+				live--;
+			}
+		}
+	}
+	if (hang) {
+		/* Ends the receivers (-EPIPE) before failing: they use r[]. */
+		for (i = 0; i < RACERS; i++)
+			print_message("chan %d: sent %" PRIu64 " acked %" PRIu64 " of %" PRIu64
+				      ", receiver err %d\n", i, sent[i], acked[i], per, r[i].err);
+		mk_waitset_destroy(ws);
+		for (i = 0; i < RACERS; i++)
+			mk_chan_close(srv[i]);
+		for (i = 0; i < RACERS; i++) {
+			pthread_join(t[i], NULL);
+			mk_chan_close(cli[i]);
+			mk_mbox_close(mb[i]);
+		}
+		fail_msg("%s", hang);
+	}
+	print_message("send race: %d x %" PRIu64 " messages, an ack per %" PRIu64 ", %" PRIu64
+		      " waits (%" PRIu64 " for room), %.1f ms\n", RACERS, per, ack_every, waits,
+		      sendwaits, (double)(now_ns() - t0) / 1e6);
+	for (i = 0; i < RACERS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(r[i].err, 0);
+		assert_int_equal(sent[i], per);
+	}
+	mk_waitset_destroy(ws);
+	for (i = 0; i < RACERS; i++)
+		free_pair(mb[i], cli[i], srv[i]);
+}
+
+static void test_send_race_acks(void **state)
+{
+	(void)state;
+	send_race(iters(5000) / 3 * 3, 3);
+}
+
+static void test_send_race_room(void **state)
+{
+	(void)state;
+	send_race(iters(5000), iters(5000));
+}
+
+/*
+ * Fallback members take a futex word per event: MK_WAITSET_FUTEX_MAX
+ * words fit, one more is refused (the module has no such limit). A
+ * blocked wait on all of them is woken by room on the last.
+ */
+static void test_send_many_words(void **state)
+{
+	enum { N = MK_WAITSET_FUTEX_MAX / 2 + 1 };	/* 64 */
+	const unsigned int both = MK_WAITSET_RECV | MK_WAITSET_SEND;
+	struct mk_chan **cli, **srv, *got;
+	const char *name = uniq_name("words");
+	struct mk_waitset *ws;
+	struct mk_mbox *mb;
+	struct drainer d;
+	unsigned int ev;
+	pthread_t t;
+	uint64_t cap, t0;
+	int i;
+
+	(void)state;
+	cli = calloc(N, sizeof(*cli));
+	srv = calloc(N, sizeof(*srv));
+	assert_non_null(cli);
+	assert_non_null(srv);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	mk_waitset_set_spin_ns(ws, 0);
+	for (i = 0; i < N; i++) {
+		connect_slots(mb, mk_name_hash(name), cap, 2, &cli[i], &srv[i]);
+		fill_ring(srv[i]);
+		if (i < N - 1)
+			assert_int_equal(mk_waitset_add_events(ws, srv[i], both), 0);
+	}
+	/* 126 words: a member waiting both ways does not fit, one way does. */
+	assert_int_equal(mk_waitset_add_events(ws, srv[N - 1], both),
+			 on_module() ? 0 : -ENOSPC);
+	if (!on_module()) {
+		assert_int_equal(mk_waitset_count(ws), N - 1);
+		assert_int_equal(mk_waitset_add_events(ws, srv[N - 1], MK_WAITSET_SEND), 0);
+		/* 127: none more, either way. */
+		assert_int_equal(mk_waitset_modify(ws, srv[N - 1], both), -ENOSPC);
+		assert_int_equal(mk_waitset_modify(ws, srv[0], MK_WAITSET_RECV), 0);
+		assert_int_equal(mk_waitset_modify(ws, srv[N - 1], both), 0);
+		assert_int_equal(mk_waitset_modify(ws, srv[0], both), -ENOSPC);
+		assert_int_equal(mk_waitset_modify(ws, srv[0], MK_WAITSET_SEND), 0);
+	}
+	assert_int_equal(mk_waitset_count(ws), N);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 10 * MS), -ETIMEDOUT);
+	for (int round = 0; round < 3; round++) {
+		int k = round == 0 ? N - 1 : round == 1 ? 0 : N / 2;
+
+		drain_start(&t, &d, cli[k], 2 * MS, 1);
+		t0 = now_ns();
+		assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 5 * SEC), 0);
+		assert_true(now_ns() - t0 < SEC);
+		assert_ptr_equal(got, srv[k]);
+		assert_int_equal(ev, MK_WAITSET_SEND);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		assert_int_equal(d.ret, 0);
+		fill_ring(srv[k]);
+	}
+	mk_waitset_destroy(ws);
+	for (i = 0; i < N; i++) {
+		mk_chan_close(cli[i]);
+		mk_chan_close(srv[i]);
+	}
+	mk_mbox_close(mb);
+	free(cli);
+	free(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1028,6 +1696,14 @@ int main(void)
 		cmocka_unit_test(test_remove_while_sending),
 		cmocka_unit_test(test_many_members),
 		cmocka_unit_test(test_mixed_transports),
+		cmocka_unit_test(test_send_bad_args),
+		cmocka_unit_test(test_send_blocks_and_wakes),
+		cmocka_unit_test(test_send_recv_member),
+		cmocka_unit_test(test_send_end),
+		cmocka_unit_test(test_send_fd_and_arm),
+		cmocka_unit_test(test_send_race_acks),
+		cmocka_unit_test(test_send_race_room),
+		cmocka_unit_test(test_send_many_words),
 	};
 
 	int t = mk_chan_default_transport();
