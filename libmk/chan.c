@@ -164,21 +164,8 @@ struct mk_chan *mk_chan_new(enum mk_transport t)
 	ch->home_cpu = -1;
 	ch->peer_uid = (uid_t)-1;
 	ch->peer_gid = (gid_t)-1;
-	ch->spin_ns = mk_default_spin_ns();
+	ch->spin_ns = mk_spin_default_ns();
 	return ch;
-}
-
-uint64_t mk_default_spin_ns(void)
-{
-	const char *env = getenv("MK_CHAN_SPIN_NS");
-	unsigned long long v;
-	char *end;
-
-	if (!env || !*env)
-		return MK_RING_SPIN_NS_DEFAULT;
-	errno = 0;
-	v = strtoull(env, &end, 10);
-	return !errno && !*end ? v : MK_RING_SPIN_NS_DEFAULT;
 }
 
 int mk_chan_attach(struct mk_chan *ch, void *mem, size_t len, size_t off,

@@ -28,12 +28,6 @@ static inline void mk_cpu_relax(void)
 }
 
 /*
- * The spin budget before blocking that channels and waitsets start with:
- * MK_RING_SPIN_NS_DEFAULT, or $MK_CHAN_SPIN_NS when it is a number.
- */
-MK_HIDDEN uint64_t mk_default_spin_ns(void);
-
-/*
  * Opens one of mk's devices, $MK_DEV_DIR/@name (default /dev/@name),
  * read-write and close-on-exec: the fd, or a negative errno.
  */

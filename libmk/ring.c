@@ -522,7 +522,7 @@ static void wait_clock_start(struct wait_clock *wc, uint64_t spin_ns, int64_t ti
 	uint64_t start;
 
 	if (spin_ns == UINT64_MAX)
-		spin_ns = MK_RING_SPIN_NS_DEFAULT;
+		spin_ns = mk_spin_default_ns();
 	/* Bounds both sums below away from overflow (about 146 years). */
 	if (spin_ns > (uint64_t)INT64_MAX / 2)
 		spin_ns = (uint64_t)INT64_MAX / 2;

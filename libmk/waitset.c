@@ -476,7 +476,7 @@ int mk_waitset_create(struct mk_waitset **out)
 	ws = calloc(1, sizeof(*ws));
 	if (!ws)
 		return -ENOMEM;
-	ws->spin_ns = mk_default_spin_ns();
+	ws->spin_ns = mk_spin_default_ns();
 	ws->epfd = epoll_create1(EPOLL_CLOEXEC);
 	ws->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ws->epfd < 0 || ws->evfd < 0 ||

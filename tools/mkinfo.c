@@ -10,12 +10,14 @@
 #include <string.h>
 
 #include <mk/libmk.h>
+#include <mk/ring.h>
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mkinfo [--require MODULE]...\n"
-		"  Prints the state of mk's kernel modules (mkchan, cobjvm).\n"
+		"  Prints the state of mk's kernel modules (mkchan, cobjvm) and the\n"
+		"  channels' default spin budget before blocking.\n"
 		"  --require MODULE  exit 1 unless MODULE is loaded and speaks our ABI\n");
 }
 
@@ -80,5 +82,9 @@ int main(int argc, char **argv)
 		if (required[m])
 			status = 1;
 	}
+	printf("channels: spin %llu ns before blocking (%s)\n",
+	       (unsigned long long)mk_spin_default_ns(),
+	       getenv("MK_CHAN_SPIN_NS") ? "$MK_CHAN_SPIN_NS, if a number" :
+	       "the cost of blocking, measured now");
 	return status;
 }

@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <mk/ring.h>
+
 #include "client_impl.h"
 #include "../internal.h"
 
@@ -48,7 +50,7 @@ static int oct_new(struct mk_oct **out, int fd)
 	c->fd = fd;
 	mk_resp_buf_init(&c->out, 2);
 	/* With one CPU the daemon cannot answer while we spin. */
-	c->spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? mk_default_spin_ns() : 0;
+	c->spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? mk_spin_default_ns() : 0;
 	*out = c;
 	return 0;
 }

@@ -1009,6 +1009,36 @@ static void test_credit_wait_race(void **state)
 	run_race(4, 100000);
 }
 
+/* --- the default spin budget --- */
+
+/*
+ * Measured once, the first time, in bounded time, within its clamp, then
+ * the same; $MK_CHAN_SPIN_NS overrides it when it is a number.
+ */
+static void test_spin_default(void **state)
+{
+	uint64_t t0, first;
+
+	(void)state;
+	unsetenv("MK_CHAN_SPIN_NS");
+	t0 = mono_ns();
+	first = mk_spin_default_ns();
+	print_message("# calibrated spin budget %llu ns, measured in %.1f ms\n",
+		      (unsigned long long)first, (double)(mono_ns() - t0) / 1e6);
+	assert_true(mono_ns() - t0 < 2000000000ULL);
+	assert_in_range(first, MK_SPIN_MIN_NS, MK_SPIN_MAX_NS);
+	t0 = mono_ns();
+	assert_int_equal(mk_spin_default_ns(), first);
+	assert_true(mono_ns() - t0 < 1000000ULL);	/* not measured again */
+	setenv("MK_CHAN_SPIN_NS", "1234", 1);
+	assert_int_equal(mk_spin_default_ns(), 1234);
+	setenv("MK_CHAN_SPIN_NS", "0", 1);
+	assert_int_equal(mk_spin_default_ns(), 0);
+	setenv("MK_CHAN_SPIN_NS", "12us", 1);		/* not a number: ignored */
+	assert_int_equal(mk_spin_default_ns(), first);
+	unsetenv("MK_CHAN_SPIN_NS");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1032,6 +1062,7 @@ int main(void)
 		cmocka_unit_test(test_credit_waker_only_when_waiting),
 		cmocka_unit_test(test_credit_wait_blocks_and_wakes),
 		cmocka_unit_test(test_credit_wait_race),
+		cmocka_unit_test(test_spin_default),
 	};
 
 	return cmocka_run_group_tests_name("libmk_ring", tests, NULL, NULL);

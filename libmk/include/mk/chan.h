@@ -266,8 +266,9 @@ int mk_chan_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len,
 #define MK_CHAN_LIVENESS_NS		100000000LL	/* 100 ms */
 
 /*
- * Spin budget before blocking, in ns (default MK_RING_SPIN_NS_DEFAULT,
- * or $MK_CHAN_SPIN_NS when set at channel creation); 0 blocks at once.
+ * Spin budget before blocking, in ns (default mk_spin_default_ns() of
+ * <mk/ring.h> at channel creation: the measured cost of blocking, or
+ * $MK_CHAN_SPIN_NS); 0 blocks at once.
  */
 void mk_chan_set_spin_ns(struct mk_chan *ch, uint64_t spin_ns);
 uint64_t mk_chan_spin_ns(const struct mk_chan *ch);

@@ -135,18 +135,32 @@ int mk_ring_recv_batch(struct mk_ring_rx *rx, const struct iovec *bufs,
  * unless the consumer announced it sleeps. The futex word lives in memory
  * both sides map, so the futex is a shared (not process-private) one.
  *
- * The default budget is about what blocking costs: a futex round trip
- * across cores takes 22-28 us here (DESIGN.md §3), so spinning for a
- * comparable time (the multikernel paper's P ~ C, §5.2) bounds the
- * waiting overhead at about twice the blocking cost while a fast peer
- * never pays for a sleep.
+ * The default budget is what blocking costs (the multikernel paper's
+ * P ~ C, §5.2), measured: spinning that long bounds the waiting overhead
+ * at about twice the blocking cost while a fast peer never pays for a
+ * sleep.
  */
-#define MK_RING_SPIN_NS_DEFAULT		15000ULL
+
+/*
+ * The default spin budget in ns: $MK_CHAN_SPIN_NS when it is a number;
+ * otherwise the cost of blocking, measured once per process the first
+ * time it is asked for (half the median round trip of two threads on two
+ * CPUs the caller may use, handing a shared futex word back and forth: 20
+ * round trips, 1-10 ms), clamped to [MK_SPIN_MIN_NS, MK_SPIN_MAX_NS]; or
+ * MK_RING_SPIN_NS_DEFAULT if no thread can be started. A futex round trip
+ * here moves from 10 to 65 us with the host's load and is ~120 us in a
+ * TCG guest, hence a measurement rather than a constant.
+ */
+uint64_t mk_spin_default_ns(void);
+
+#define MK_SPIN_MIN_NS			1000ULL
+#define MK_SPIN_MAX_NS			100000ULL
+#define MK_RING_SPIN_NS_DEFAULT		15000ULL	/* when it cannot be measured */
 
 /*
  * Waits until the next message is in the ring (or the slot holds something
  * mk_ring_try_recv() will report as -EBADMSG). Spins for up to @spin_ns
- * (MK_RING_SPIN_NS_DEFAULT if @spin_ns is UINT64_MAX), then blocks; the
+ * (mk_spin_default_ns() if @spin_ns is UINT64_MAX), then blocks; the
  * whole wait lasts at most @timeout_ns (< 0: no limit; a timeout no longer
  * than the spin budget means spin only, never block). Returns 0 when there
  * is something to take or the producer woke it (mk_ring_kick(), or a
@@ -206,7 +220,7 @@ int mk_ring_tx_room(struct mk_ring_tx *tx, size_t len);
 
 /*
  * Waits until a message of @len bytes fits: spins for up to @spin_ns
- * (MK_RING_SPIN_NS_DEFAULT if UINT64_MAX), then blocks on the consumer's
+ * (mk_spin_default_ns() if UINT64_MAX), then blocks on the consumer's
  * head; the whole wait lasts at most @timeout_ns (< 0: no limit; a timeout
  * no longer than the spin budget means spin only). Returns 0 when it fits
  * or the consumer woke it (a publication, or mk_ring_kick_credits(): look

@@ -245,8 +245,8 @@ int mk_waitset_fd(const struct mk_waitset *ws);
 
 /*
  * Spin budget of mk_waitset_wait() before it blocks, in ns (default
- * MK_RING_SPIN_NS_DEFAULT, or $MK_CHAN_SPIN_NS at creation); 0 blocks at
- * once.
+ * mk_spin_default_ns() at creation: the measured cost of blocking, or
+ * $MK_CHAN_SPIN_NS); 0 blocks at once.
  */
 void mk_waitset_set_spin_ns(struct mk_waitset *ws, uint64_t spin_ns);
 uint64_t mk_waitset_spin_ns(const struct mk_waitset *ws);

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The default spin budget of poll-then-block waits (issue 3; the
+ * multikernel paper §5.2): spin for about as long as blocking costs
+ * (P ~ C), so a waiter pays at most about twice the cost of blocking and
+ * a fast peer never pays for a sleep. C is measured once per process, the
+ * first time a default is needed: two threads on two different CPUs the
+ * caller may use (channels connect cores) ping-pong through a shared (not
+ * process-private, as the channels' futexes are) futex word, and C is half
+ * the median round trip, clamped to [MK_SPIN_MIN_NS, MK_SPIN_MAX_NS].
+ * Measured, not assumed: a futex round trip is 10-65 us on this 2-vCPU
+ * host from one boot, or one load, to the next and ~120 us in a TCG guest.
+ * The measurement costs the first caller about 20 round trips and two
+ * thread creations; $MK_CHAN_SPIN_NS skips it.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mk/ring.h>
+
+#include "internal.h"
+
+#define ROUNDS		16	/* timed round trips, after WARMUP */
+#define WARMUP		4
+
+struct pingpong {
+	_Atomic uint32_t word;	/* odd: the partner's turn */
+	int cpu[2];		/* where the two sides run; -1: anywhere */
+	uint64_t rt[ROUNDS];
+};
+
+static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+/* Waits while *w == v (no spinning: blocking is what is measured). */
+static void block_while(_Atomic uint32_t *w, uint32_t v)
+{
+	while (atomic_load_explicit(w, memory_order_acquire) == v)
+		futex(w, FUTEX_WAIT, v);
+}
+
+static void hand_over(_Atomic uint32_t *w, uint32_t v)
+{
+	atomic_store_explicit(w, v, memory_order_release);
+	futex(w, FUTEX_WAKE, 1);
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *partner(void *arg)
+{
+	struct pingpong *p = arg;
+
+	pin(p->cpu[1]);
+	for (uint32_t i = 0; i < ROUNDS + WARMUP; i++) {
+		block_while(&p->word, 2 * i);
+		hand_over(&p->word, 2 * i + 2);
+	}
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The caller's side, in a thread of its own so the caller's affinity stays. */
+static void *leader(void *arg)
+{
+	struct pingpong *p = arg;
+	pthread_t t;
+
+	pin(p->cpu[0]);
+	if (pthread_create(&t, NULL, partner, p))
+		return NULL;
+	for (uint32_t i = 0; i < ROUNDS + WARMUP; i++) {
+		uint64_t t0 = now();
+
+		hand_over(&p->word, 2 * i + 1);
+		block_while(&p->word, 2 * i + 1);
+		if (i >= WARMUP)
+			p->rt[i - WARMUP] = now() - t0;
+	}
+	pthread_join(t, NULL);
+	return p;
+}
+
+/* Two CPUs of the caller's affinity, the one it runs on first. */
+static void pick_cpus(int cpu[2])
+{
+	int here = sched_getcpu();
+	cpu_set_t set;
+
+	cpu[0] = cpu[1] = -1;
+	if (here < 0 || sched_getaffinity(0, sizeof(set), &set) || CPU_COUNT(&set) < 2)
+		return;		/* one CPU: both sides share it, unpinned */
+	cpu[0] = here;
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (c != here && CPU_ISSET(c, &set)) {
+			cpu[1] = c;
+			return;
+		}
+	}
+	cpu[0] = -1;
+}
+
+/* The cost of blocking in ns, or 0 if it cannot be measured. */
+static uint64_t measure(void)
+{
+	struct pingpong *p = calloc(1, sizeof(*p));
+	uint64_t c = 0;
+	pthread_t t;
+	void *done;
+
+	if (!p)
+		return 0;
+	pick_cpus(p->cpu);
+	if (!pthread_create(&t, NULL, leader, p)) {
+		if (!pthread_join(t, &done) && done) {
+			qsort(p->rt, ROUNDS, sizeof(p->rt[0]), cmp);
+			c = p->rt[ROUNDS / 2] / 2;
+		}
+	}
+	free(p);
+	return c;
+}
+
+static uint64_t calibrated;
+static pthread_once_t calibrate_once = PTHREAD_ONCE_INIT;
+
+static void calibrate(void)
+{
+	uint64_t c = measure();
+
+	if (!c)
+		c = MK_RING_SPIN_NS_DEFAULT;
+	if (c < MK_SPIN_MIN_NS)
+		c = MK_SPIN_MIN_NS;
+	if (c > MK_SPIN_MAX_NS)
+		c = MK_SPIN_MAX_NS;
+	calibrated = c;
+}
+
+uint64_t mk_spin_default_ns(void)
+{
+	const char *env = getenv("MK_CHAN_SPIN_NS");
+	unsigned long long v;
+	char *end;
+
+	if (env && *env) {
+		errno = 0;
+		v = strtoull(env, &end, 10);
+		if (!errno && !*end)
+			return v;
+	}
+	pthread_once(&calibrate_once, calibrate);
+	return calibrated;
+}
