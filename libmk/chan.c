@@ -460,6 +460,41 @@ int mk_chan_try_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len)
 	return ret ? recv_after_end(ch, ret, buf, cap, len) : -EAGAIN;
 }
 
+int mk_chan_try_send_batch(struct mk_chan *ch, const struct iovec *msgs, unsigned int n)
+{
+	int ret = chan_state(ch, false);
+
+	if (ret)
+		return ret;
+	ret = mk_ring_send_batch(&ch->tx, msgs, n);
+	if (ret > 0) {
+		chan_notify(ch);
+	} else if (ret == -EAGAIN && !(++ch->tx_full % LIVENESS_EVERY)) {
+		int st = chan_state(ch, true);
+
+		ret = st ? st : ret;
+	}
+	return ret;
+}
+
+int mk_chan_try_recv_batch(struct mk_chan *ch, const struct iovec *bufs, size_t *lens,
+			   unsigned int n)
+{
+	int ret = chan_state(ch, false);
+
+	if (ret == -ECONNRESET)
+		return ret;
+	ret = mk_ring_recv_batch(&ch->rx, bufs, lens, n);
+	if (ret != -EAGAIN)
+		return ret;
+	ret = chan_state(ch, !(++ch->rx_empty % LIVENESS_EVERY));
+	if (ret != -EPIPE)
+		return ret ? ret : -EAGAIN;
+	/* As recv_after_end(): what the peer sent before it went comes first. */
+	ret = mk_ring_recv_batch(&ch->rx, bufs, lens, n);
+	return ret == -EAGAIN ? -EPIPE : ret;
+}
+
 /* Called by the ring wait just before it blocks. */
 static int chan_check(void *arg)
 {

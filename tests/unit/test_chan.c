@@ -1046,6 +1046,141 @@ static void test_close_wakes_receiver(void **state)
 	mk_mbox_close(mb);
 }
 
+/* --- batches --- */
+
+static void test_batches(void **state)
+{
+	static const size_t sizes[] = { 8, 56, 57, 200, 0, 1, 120, 56 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	const char *name = uniq_name("batch");
+	unsigned char out[N][256], in[N][256];
+	struct iovec msgs[N], bufs[N];
+	size_t lens[N];
+	struct mk_chan *cli, *srv;
+	struct mk_mbox *mb;
+	unsigned int got = 0, sent = 0;
+	uint64_t cap, t;
+	int ret;
+
+	(void)state;
+	for (unsigned int i = 0; i < N; i++) {
+		for (size_t k = 0; k < sizes[i]; k++)
+			out[i][k] = pattern(i, k);
+		msgs[i] = (struct iovec){ out[i], sizes[i] };
+		bufs[i] = (struct iovec){ in[i], sizeof(in[i]) };
+	}
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
+	/* 8 slots: the batch needs 13, so it goes in two parts */
+	assert_int_equal(connect_pair(mb, mk_name_hash(name), cap, 8, &cli, &srv), 0);
+	assert_int_equal(mk_chan_try_send_batch(cli, msgs, 0), 0);
+	assert_int_equal(mk_chan_try_recv_batch(srv, bufs, lens, 0), 0);
+	assert_int_equal(mk_chan_try_recv_batch(srv, bufs, lens, N), -EAGAIN);
+	ret = mk_chan_try_send_batch(cli, msgs, N);
+	assert_true(ret > 0 && ret < N);	/* full: stops, overwrites nothing */
+	sent = (unsigned int)ret;
+	assert_int_equal(mk_chan_try_send_batch(cli, msgs + sent, N - sent), -EAGAIN);
+	t = now_ns();
+	while (got < N) {
+		ret = mk_chan_try_recv_batch(srv, bufs + got, lens + got, N - got);
+		if (ret == -EAGAIN) {
+			if (sent < N) {
+				ret = mk_chan_try_send_batch(cli, msgs + sent, N - sent);
+				assert_true(ret > 0 || ret == -EAGAIN);
+				sent += ret > 0 ? (unsigned int)ret : 0;
+			}
+			assert_true(now_ns() - t < 5 * SEC);
+			continue;
+		}
+		assert_true(ret > 0);
+		got += (unsigned int)ret;
+	}
+	for (unsigned int i = 0; i < N; i++) {
+		assert_int_equal(lens[i], sizes[i]);
+		assert_memory_equal(in[i], out[i], sizes[i]);
+	}
+
+	/* A buffer too small stops the batch there and keeps the message. */
+	assert_int_equal(mk_chan_try_send_batch(cli, msgs, 4), 4);
+	bufs[2].iov_len = 10;
+	assert_int_equal(mk_chan_try_recv_batch(srv, bufs, lens, 4), 2);
+	assert_int_equal(mk_chan_try_recv_batch(srv, bufs + 2, lens + 2, 2), -ENOBUFS);
+	assert_int_equal(lens[2], sizes[2]);
+	bufs[2].iov_len = sizeof(in[2]);
+	assert_int_equal(mk_chan_try_recv_batch(srv, bufs + 2, lens + 2, 2), 2);
+	assert_memory_equal(in[3], out[3], sizes[3]);
+
+	/* What was sent before the peer closed comes first, then -EPIPE. */
+	assert_int_equal(mk_chan_try_send_batch(cli, msgs, 3), 3);
+	mk_chan_close(cli);
+	assert_int_equal(mk_chan_try_recv_batch(srv, bufs, lens, N), 3);
+	assert_int_equal(lens[1], sizes[1]);
+	ret = 0;
+	/* The fallback looks at the connection every few hundred empty calls. */
+	for (int i = 0; i < 10000 && ret != -EPIPE; i++)
+		ret = mk_chan_try_recv_batch(srv, bufs, lens, N);
+	assert_int_equal(ret, -EPIPE);
+	/* Sends succeed into a ring with room until it is full, then -EPIPE. */
+	for (int i = 0; i < 10000 && ret != -EPIPE; i++) {
+		ret = mk_chan_try_send_batch(srv, msgs, 2);
+		assert_true(ret == -EPIPE || ret == -EAGAIN || ret > 0);
+	}
+	assert_int_equal(ret, -EPIPE);
+	mk_chan_close(srv);
+	mk_mbox_close(mb);
+}
+
+/* A receiver asleep in mk_chan_recv() wakes for a batch. */
+struct batch_sender {
+	struct mk_chan *ch;
+	int ret;
+};
+
+static void *send_batch_later(void *arg)
+{
+	struct batch_sender *b = arg;
+	uint64_t v[3] = { 7, 8, 9 };
+	struct iovec msgs[3] = { { &v[0], 8 }, { &v[1], 8 }, { &v[2], 8 } };
+	struct timespec ts = { 0, 20000000 };
+
+	nanosleep(&ts, NULL);
+	b->ret = mk_chan_try_send_batch(b->ch, msgs, 3);
+	return NULL;
+}
+
+static void test_batch_wakes_receiver(void **state)
+{
+	const char *name = uniq_name("bwake");
+	struct mk_chan *cli, *srv;
+	struct batch_sender b;
+	struct mk_mbox *mb;
+	uint64_t cap, v, t;
+	size_t len;
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
+	assert_int_equal(connect_pair(mb, mk_name_hash(name), cap, 8, &cli, &srv), 0);
+	for (int round = 0; round < 5; round++) {
+		mk_chan_set_spin_ns(srv, 0);		/* asleep at once */
+		b.ch = cli;
+		assert_int_equal(pthread_create(&th, NULL, send_batch_later, &b), 0);
+		t = now_ns();
+		assert_int_equal(mk_chan_recv(srv, &v, sizeof(v), &len, 5 * SEC), 0);
+		/* Woken by the batch's wake-up, not by the 100 ms liveness look. */
+		assert_true(now_ns() - t < 90000000);
+		assert_int_equal(v, 7);
+		assert_int_equal(pthread_join(th, NULL), 0);
+		assert_int_equal(b.ret, 3);
+		assert_int_equal(mk_chan_try_recv(srv, &v, sizeof(v), &len), 0);
+		assert_int_equal(v, 8);
+		assert_int_equal(mk_chan_try_recv(srv, &v, sizeof(v), &len), 0);
+		assert_int_equal(v, 9);
+	}
+	mk_chan_close(cli);
+	mk_chan_close(srv);
+	mk_mbox_close(mb);
+}
+
 /* --- a sender blocked on a full ring --- */
 
 struct sender {
@@ -1436,6 +1571,8 @@ int main(void)
 		cmocka_unit_test(test_peer_killed_while_blocked),
 		cmocka_unit_test(test_close_wakes_receiver),
 		cmocka_unit_test(test_send_blocks_for_credits),
+		cmocka_unit_test(test_batches),
+		cmocka_unit_test(test_batch_wakes_receiver),
 		cmocka_unit_test(test_process_stream_both_block),
 		cmocka_unit_test(test_revoke_cap),
 		cmocka_unit_test(test_revoke_name),

@@ -109,6 +109,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -262,6 +263,22 @@ int mk_chan_send(struct mk_chan *ch, const void *msg, size_t len,
 int mk_chan_try_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len);
 int mk_chan_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len,
 		 int64_t timeout_ns);
+
+/*
+ * Batches, without blocking: one peer wake-up for the whole batch sent,
+ * and credits published once for the whole batch received.
+ * try_send_batch sends @msgs[0..@n) in order (each as mk_chan_try_send()
+ * would), stopping at the first that does not fit; try_recv_batch takes
+ * up to @n messages, message i into @bufs[i] (iov_len is its capacity)
+ * with its length in @lens[i], stopping at an empty ring or at a message
+ * too big for its buffer (left in the ring). Both return how many (1..@n),
+ * or, when there are none, what the single call would have said for the
+ * first (-EAGAIN, -EPIPE, -ECONNRESET, -ENOBUFS with @lens[0] set,
+ * -EMSGSIZE, -EBADMSG), 0 when @n is 0.
+ */
+int mk_chan_try_send_batch(struct mk_chan *ch, const struct iovec *msgs, unsigned int n);
+int mk_chan_try_recv_batch(struct mk_chan *ch, const struct iovec *bufs, size_t *lens,
+			   unsigned int n);
 
 #define MK_CHAN_LIVENESS_NS		100000000LL	/* 100 ms */
 
