@@ -51,6 +51,7 @@ static int oct_new(struct mk_oct **out, int fd)
 	mk_resp_buf_init(&c->out, 2);
 	/* With one CPU the daemon cannot answer while we spin. */
 	c->spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? mk_spin_default_ns() : 0;
+	c->reply_ns = c->spin_ns;
 	*out = c;
 	return 0;
 }

@@ -38,7 +38,8 @@ struct mk_oct {
 	struct oct_queue queued;	/* for mk_oct_next_event */
 	struct oct_queue internal;	/* for the recipes' own waits */
 	struct oct_pend *returned;	/* the last event next_event gave */
-	uint64_t spin_ns;	/* look for a reply this long before blocking */
+	uint64_t spin_ns;	/* the cost of blocking (0: never spin) */
+	uint64_t reply_ns;	/* how long short waits for the daemon take */
 };
 
 /*
