@@ -5,8 +5,9 @@
  *
  * Ids are partitioned by CPU: CPU c hands out ids [c * per_cpu, (c + 1) *
  * per_cpu) from its own free list, so allocation takes only a lock of that
- * CPU's (contended only by frees coming back from other CPUs) and the
- * allocating CPU is id / per_cpu.
+ * CPU's (contended only by frees coming back from other CPUs); a CPU whose
+ * share is used up takes from another's, so id / per_cpu names the share
+ * an id returns to, not always the CPU that made the object.
  */
 #define pr_fmt(fmt) "cobjvm: " fmt
 

@@ -163,7 +163,8 @@ static bool charged_here(struct page *page)
 		return true;
 	rcu_read_lock();
 	memcg = current->active_memcg;
-	if (!memcg)
+	/* as memcg_kmem_bypass(): a kernel thread charges nobody itself */
+	if (!memcg && current->mm && !(current->flags & PF_KTHREAD))
 		memcg = mem_cgroup_from_task(current);
 	for (; memcg; memcg = parent_mem_cgroup(memcg)) {
 		objcg = rcu_dereference(memcg->objcg);

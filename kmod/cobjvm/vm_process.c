@@ -154,7 +154,9 @@ struct page *vm_process_path(struct vm_process *p, unsigned long off, struct cvm
 
 /*
  * A remote fault (ptrace, /proc/PID/mem) charges a new page to the mm's
- * cgroup, as stock faults do, not to the task that reached in.
+ * cgroup, as stock faults do, not to the task that reached in. So does a
+ * kernel thread working in the mm (kthread_use_mm: vhost, USB gadget AIO):
+ * its own __GFP_ACCOUNT allocations are charged to nobody.
  */
 static struct page *fault_path(struct vm_process *p, struct vm_fault *vmf,
 			       struct cvm_region **rp, int *err)
@@ -162,7 +164,7 @@ static struct page *fault_path(struct vm_process *p, struct vm_fault *vmf,
 	struct mem_cgroup *memcg, *old;
 	struct page *page;
 
-	if (likely(vmf->vma->vm_mm == current->mm))
+	if (likely(vmf->vma->vm_mm == current->mm && !(current->flags & PF_KTHREAD)))
 		return vm_process_path(p, vmf->pgoff << PAGE_SHIFT, rp, err);
 	memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
 	old = set_active_memcg(memcg);

@@ -11,15 +11,20 @@
  *  - memory cgroups: pages are charged to the cgroup that faults them in,
  *    a page another cgroup left in a free list is not handed over with
  *    its charge, and memory.max stops a process (memcg OOM kill) instead
- *    of letting it pin memory without bound.
+ *    of letting it pin memory without bound; a page faulted by another
+ *    task (/proc/PID/mem) or by a kernel thread working in the mm (vhost)
+ *    is charged to the mm's cgroup, as a stock page would be.
  *
  * Prints TAP; the page counters balance at the end.
  */
 #include <fcntl.h>
+#include <linux/vhost.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -399,6 +404,193 @@ static void drop_cgroup(const char *name)
 	rmdir(path);
 }
 
+/* --- whose cgroup a faulted page is charged to --- */
+
+/* The inode of the cgroup /proc/kpagecgroup names for @addr in @pid, 0 if none, -1. */
+static long long page_cgroup(pid_t pid, const void *addr)
+{
+	char path[64];
+	uint64_t ent, ino;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)addr / PG * sizeof(ent)) != sizeof(ent) ||
+	    !(ent >> 63)) {
+		close(fd);
+		return -1;	/* not present */
+	}
+	close(fd);
+	fd = open("/proc/kpagecgroup", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &ino, sizeof(ino), (ent & ((1ULL << 55) - 1)) * sizeof(ino)) !=
+	    sizeof(ino))
+		ino = (uint64_t)-1;
+	close(fd);
+	return (long long)ino;
+}
+
+static long long cgroup_ino(const char *cgroup)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), CGROOT "/%s", cgroup);
+	return stat(path, &st) ? -1 : (long long)st.st_ino;
+}
+
+/* A window with one region of @pages, nothing touched; NULL on failure. */
+static char *untouched(unsigned long pages)
+{
+	int fd = open(COBJVM_DEVICE, O_RDWR);
+	char *w;
+
+	if (fd < 0 || !(w = window(fd)) || attach(fd, 0, pages * PG, 0, 0, 0))
+		return NULL;
+	return w;
+}
+
+/* In cobjvm_w: maps a window, says where, waits while the parent writes to it. */
+static int remote_target(void *arg)
+{
+	int *pipes = arg;
+	char *w, c;
+
+	if (!join("cobjvm_w") || !(w = untouched(1)))
+		return 1;
+	if (write(pipes[1], &w, sizeof(w)) != sizeof(w))
+		return 2;
+	return read(pipes[0], &c, 1) < 0 ? 3 : 0;
+}
+
+/*
+ * In cobjvm_w: a vhost-vsock device whose rings lie in the window, pages
+ * nobody here touches: the vhost worker, a kernel thread using this mm,
+ * faults them in (the RX avail ring at start, the TX one on a kick). 0 and
+ * the cgroup of each avail ring page in @out, 10 when there is no vhost.
+ */
+static int vhost_owner(void *arg)
+{
+	long long *out = arg;
+	struct vhost_memory mem = { .nregions = 0 };
+	uint64_t cid = 3 + (uint64_t)getpid(), one = 1;
+	int fd, kick, i, running = 1;
+	char *w;
+
+	if (!join("cobjvm_w"))
+		return 1;
+	fd = open("/dev/vhost-vsock", O_RDWR);
+	if (fd < 0)
+		return 10;
+	if (!(w = untouched(6)))
+		return 2;
+	if (ioctl(fd, VHOST_SET_OWNER) || ioctl(fd, VHOST_SET_MEM_TABLE, &mem))
+		return 3;
+	for (i = 0; i < 2; i++) {
+		struct vhost_vring_state num = { .index = i, .num = 16 };
+		struct vhost_vring_state base = { .index = i, .num = 0 };
+		struct vhost_vring_addr addr = {
+			.index = i,
+			.desc_user_addr = (uintptr_t)(w + (3 * i) * PG),
+			.avail_user_addr = (uintptr_t)(w + (3 * i + 1) * PG),
+			.used_user_addr = (uintptr_t)(w + (3 * i + 2) * PG),
+		};
+
+		if (ioctl(fd, VHOST_SET_VRING_NUM, &num) || ioctl(fd, VHOST_SET_VRING_BASE, &base) ||
+		    ioctl(fd, VHOST_SET_VRING_ADDR, &addr))
+			return 4;
+	}
+	kick = eventfd(0, 0);
+	{
+		struct vhost_vring_file f = { .index = 1, .fd = kick };
+
+		if (kick < 0 || ioctl(fd, VHOST_SET_VRING_KICK, &f))
+			return 5;
+	}
+	if (ioctl(fd, VHOST_VSOCK_SET_GUEST_CID, &cid) ||
+	    ioctl(fd, VHOST_VSOCK_SET_RUNNING, &running))
+		return 6;
+	if (write(kick, &one, sizeof(one)) != sizeof(one))
+		return 7;
+	for (i = 0; i < 500; i++) {	/* the worker runs when it runs: up to 5 s */
+		out[0] = page_cgroup(getpid(), w + 1 * PG);
+		out[1] = page_cgroup(getpid(), w + 4 * PG);
+		if (out[0] >= 0 && out[1] >= 0)
+			break;
+		usleep(10000);
+	}
+	running = 0;
+	ioctl(fd, VHOST_VSOCK_SET_RUNNING, &running);
+	close(fd);
+	return 0;
+}
+
+static void memcg_who(int dev)
+{
+	long long a = cgroup_ino("cobjvm_w"), got, *out;
+	int up[2], down[2], st;
+	char path[64], *w, c = 1;
+	pid_t pid;
+	int fd;
+
+	ioctl(dev, COBJVM_IOC_DRAIN);	/* no charged page to be handed out again */
+	if (pipe(up) || pipe(down)) {
+		result(false, "memcg: pipes");
+		return;
+	}
+	pid = fork();
+	if (!pid) {
+		int ends[2] = { down[0], up[1] };
+
+		close(up[0]);
+		close(down[1]);
+		_exit(remote_target(ends));
+	}
+	close(up[1]);
+	close(down[0]);
+	got = -2;
+	if (pid > 0 && read(up[0], &w, sizeof(w)) == sizeof(w)) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+		fd = open(path, O_RDWR);
+		if (fd >= 0 && pwrite(fd, &c, 1, (uintptr_t)w) == 1)
+			got = page_cgroup(pid, w);
+		if (fd >= 0)
+			close(fd);
+	}
+	close(down[1]);
+	close(up[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	result(a > 0 && got == a, "memcg: a page written through /proc/PID/mem from another "
+	       "cgroup is charged to the mm's (cgroup %lld, page's %lld)", a, got);
+
+	if (access("/dev/vhost-vsock", F_OK) && system("modprobe -q vhost_vsock") != 0) {
+		printf("ok %d - memcg: a kernel thread's fault # SKIP no vhost_vsock\n", ++n);
+		return;
+	}
+	ioctl(dev, COBJVM_IOC_DRAIN);
+	out = mmap(NULL, 2 * sizeof(*out), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		   -1, 0);
+	if (out == MAP_FAILED) {
+		result(false, "memcg: a shared page for the results");
+		return;
+	}
+	out[0] = out[1] = -2;
+	st = in_child(0, vhost_owner, out);
+	if (st == 10) {
+		printf("ok %d - memcg: a kernel thread's fault # SKIP no /dev/vhost-vsock\n", ++n);
+	} else {
+		result(st == 0 && a > 0 && out[0] == a && out[1] == a,
+		       "memcg: pages a vhost worker (a kernel thread in the mm) faults are charged "
+		       "to the mm's cgroup (status %d, cgroup %lld, pages' %lld %lld)", st, a,
+		       out[0], out[1]);
+	}
+	munmap(out, 2 * sizeof(*out));
+}
+
 static void memcg(int dev)
 {
 	const long long mib16 = (long long)TOUCH_PAGES * PG;
@@ -416,6 +608,12 @@ static void memcg(int dev)
 		return;
 	}
 	ioctl(dev, COBJVM_IOC_DRAIN);
+	if (make_cgroup("cobjvm_w", "max"))
+		memcg_who(dev);
+	else
+		result(false, "memcg: a cgroup for the remote faults");
+	ioctl(dev, COBJVM_IOC_DRAIN);
+	drop_cgroup("cobjvm_w");
 
 	/* Charged to the cgroup that faults the pages in. */
 	a0 = current_of("cobjvm_a");
