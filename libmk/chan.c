@@ -462,8 +462,12 @@ int mk_chan_try_recv(struct mk_chan *ch, void *buf, size_t cap, size_t *len)
 
 int mk_chan_try_send_batch(struct mk_chan *ch, const struct iovec *msgs, unsigned int n)
 {
-	int ret = chan_state(ch, false);
+	int ret;
 
+	/* Nothing to do, whatever the channel's state ("0 when @n is 0"). */
+	if (!n)
+		return 0;
+	ret = chan_state(ch, false);
 	if (ret)
 		return ret;
 	ret = mk_ring_send_batch(&ch->tx, msgs, n);
@@ -480,8 +484,11 @@ int mk_chan_try_send_batch(struct mk_chan *ch, const struct iovec *msgs, unsigne
 int mk_chan_try_recv_batch(struct mk_chan *ch, const struct iovec *bufs, size_t *lens,
 			   unsigned int n)
 {
-	int ret = chan_state(ch, false);
+	int ret;
 
+	if (!n)
+		return 0;
+	ret = chan_state(ch, false);
 	if (ret == -ECONNRESET)
 		return ret;
 	ret = mk_ring_recv_batch(&ch->rx, bufs, lens, n);

@@ -176,7 +176,11 @@ uint64_t mk_spin_default_ns(void)
 	unsigned long long v;
 	char *end;
 
-	if (env && *env) {
+	/*
+	 * Digits only: strtoull() takes a sign and wraps "-1" to UINT64_MAX,
+	 * a budget that never ends (and the "default" sentinel of the rings).
+	 */
+	if (env && *env >= '0' && *env <= '9') {
 		errno = 0;
 		v = strtoull(env, &end, 10);
 		if (!errno && !*end)

@@ -533,6 +533,10 @@ int mk_waitset_add(struct mk_waitset *ws, struct mk_chan *ch)
 /*
  * A member of an armed set starts (or starts waiting for) @events: the
  * same protocol for the newcomer, and the fd signalled if it is ready.
+ * A fallback member's words go to the helper, which is started here if
+ * the set was armed without fallback members (empty, or module members
+ * only); if it cannot be, the fd is signalled so that the caller's next
+ * mk_waitset_arm() reports why.
  */
 static void arm_late(struct mk_waitset *ws, struct member *m, unsigned int events)
 {
@@ -540,8 +544,8 @@ static void arm_late(struct mk_waitset *ws, struct member *m, unsigned int event
 	atomic_thread_fence(memory_order_seq_cst);
 	if (member_ready(m))
 		signal_fd(ws);
-	if (is_fallback(m->ch))
-		helper_update(ws);
+	if (is_fallback(m->ch) && helper_arm(ws))
+		signal_fd(ws);
 }
 
 int mk_waitset_add_events(struct mk_waitset *ws, struct mk_chan *ch,

@@ -232,6 +232,59 @@ static void test_wait_for(struct mk_oct *c, const char *sock)
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st), "the setter ran");
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * The reply spin stays within the caller's timeout, whatever the spin
+ * budget: with $MK_CHAN_SPIN_NS at 2 s and the reply estimate brought
+ * down by waits that end at once (events already in the socket when
+ * looked for), the budget is that 2 s, and a 20 ms wait for an event that
+ * never comes must still return within about 20 ms.
+ */
+static void test_spin_within_timeout(const char *sock, struct mk_oct *pub)
+{
+	struct timespec t0, gap = { 0, 3000000 };
+	struct mk_oct_event ev;
+	struct mk_oct *o;
+	size_t delivered;
+	uint64_t sid;
+	int ret, ok = 1;
+	long ms;
+
+	setenv("MK_CHAN_SPIN_NS", "2000000000", 1);
+	ret = mk_oct_connect(&o, sock);
+	unsetenv("MK_CHAN_SPIN_NS");
+	CHECK(!ret, "connect with a 2 s spin budget (%d)", ret);
+	if (ret)
+		return;
+	CHECK(!mk_oct_subscribe(o, "spin.ev { n: _ }", MK_OCT_QUEUE, &sid), "subscribe");
+	for (int i = 0; i < 40; i++) {
+		char r[64];
+
+		snprintf(r, sizeof(r), "spin.ev { n: %d }", i);
+		ok &= !mk_oct_publish(pub, r, &delivered) && delivered >= 1;
+		nanosleep(&gap, NULL);
+		ok &= mk_oct_next_event(o, 5000, &ev) == 1;
+	}
+	CHECK(ok, "40 events, each in the socket before it is looked for");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = mk_oct_next_event(o, 20, &ev);
+	ms = ms_since(&t0);
+	CHECK(ret == 0 && ms < 500, "a 20 ms wait with a 2 s spin budget takes %ld ms (%d)",
+	      ms, ret);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = mk_oct_dispatch(o, 0);
+	ms = ms_since(&t0);
+	CHECK(ret == 0 && ms < 100, "and a 0 ms one does not spin (%ld ms)", ms);
+	mk_oct_close(o);
+}
+
 int main(int argc, char **argv)
 {
 	struct mk_oct *c, *eph;
@@ -323,6 +376,7 @@ int main(int argc, char **argv)
 	test_triggers(c, eph);
 	test_pubsub(c, eph);
 	test_wait_for(c, argv[1]);
+	test_spin_within_timeout(argv[1], eph);
 	mk_oct_close(eph);
 	mk_oct_close(c);
 	return tap_done();

@@ -1036,6 +1036,15 @@ static void test_spin_default(void **state)
 	assert_int_equal(mk_spin_default_ns(), 0);
 	setenv("MK_CHAN_SPIN_NS", "12us", 1);		/* not a number: ignored */
 	assert_int_equal(mk_spin_default_ns(), first);
+	/*
+	 * Negative is not a budget: strtoull() would wrap "-1" to UINT64_MAX,
+	 * which every wait reads as "spin forever" (and a ring wait as "the
+	 * default", which would be that again).
+	 */
+	setenv("MK_CHAN_SPIN_NS", "-1", 1);
+	assert_int_equal(mk_spin_default_ns(), first);
+	setenv("MK_CHAN_SPIN_NS", " -5000", 1);
+	assert_int_equal(mk_spin_default_ns(), first);
 	unsetenv("MK_CHAN_SPIN_NS");
 }
 

@@ -10,8 +10,9 @@
  * transport only) a set mixing both transports; and waiting for room to
  * send (MK_WAITSET_SEND): bad events, a full small ring drained later, a
  * member waiting both ways, channels that end, the fd and arm, a sender
- * serving receivers through the waitset alone against a time bound, and
- * the futex words fallback members take.
+ * serving receivers through the waitset alone against a time bound, the
+ * futex words fallback members take, and the first fallback member added
+ * to a set armed without any (the helper thread starts then).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -1678,6 +1679,59 @@ static void test_send_many_words(void **state)
 	free(srv);
 }
 
+/*
+ * The first fallback member joins a set armed without any (empty, or
+ * module members only): the helper thread that watches fallback words was
+ * never started, and the new member must still make the fd readable, for
+ * a message (RECV) and for room (SEND), as "armed too" promises.
+ */
+static void test_add_to_armed_empty_set(void **state)
+{
+	struct mk_chan *cli, *srv, *got;
+	struct mk_waitset *ws;
+	struct mk_mbox *mb;
+	struct drainer d;
+	unsigned int ev;
+	pthread_t t;
+	uint64_t v = 5;
+	size_t len;
+	int fd;
+
+	(void)state;
+	/* RECV: armed empty, a member added, then a message. */
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	fd = mk_waitset_fd(ws);
+	make_pair(&mb, &cli, &srv);
+	assert_int_equal(mk_waitset_arm(ws), 0);
+	assert_int_equal(mk_waitset_add(ws, srv), 0);
+	assert_false(fd_readable(fd, 20));
+	assert_int_equal(mk_chan_send(cli, &v, sizeof(v), SEC), 0);
+	assert_true(fd_readable(fd, 2000));
+	assert_int_equal(mk_waitset_wait(ws, &got, 0), 0);
+	assert_ptr_equal(got, srv);
+	assert_int_equal(mk_chan_try_recv(got, &v, sizeof(v), &len), 0);
+	mk_waitset_destroy(ws);
+	free_pair(mb, cli, srv);
+
+	/* SEND: armed empty, a full member added, then room. */
+	assert_int_equal(mk_waitset_create(&ws), 0);
+	fd = mk_waitset_fd(ws);
+	make_pair_slots(&mb, SMALL, &cli, &srv);
+	fill_ring(srv);
+	assert_int_equal(mk_waitset_arm(ws), 0);
+	assert_int_equal(mk_waitset_add_events(ws, srv, MK_WAITSET_SEND), 0);
+	assert_false(fd_readable(fd, 20));
+	drain_start(&t, &d, cli, 2 * MS, 1);
+	assert_true(fd_readable(fd, 2000));
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(d.ret, 0);
+	assert_int_equal(mk_waitset_wait_events(ws, &got, &ev, 0), 0);
+	assert_ptr_equal(got, srv);
+	assert_int_equal(ev, MK_WAITSET_SEND);
+	mk_waitset_destroy(ws);
+	free_pair(mb, cli, srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1704,6 +1758,7 @@ int main(void)
 		cmocka_unit_test(test_send_race_acks),
 		cmocka_unit_test(test_send_race_room),
 		cmocka_unit_test(test_send_many_words),
+		cmocka_unit_test(test_add_to_armed_empty_set),
 	};
 
 	int t = mk_chan_default_transport();

@@ -142,7 +142,8 @@ int mk_ring_recv_batch(struct mk_ring_rx *rx, const struct iovec *bufs,
  */
 
 /*
- * The default spin budget in ns: $MK_CHAN_SPIN_NS when it is a number;
+ * The default spin budget in ns: $MK_CHAN_SPIN_NS when it is a decimal
+ * number (digits only: "-1" is not one);
  * otherwise the cost of blocking, measured once per process the first
  * time it is asked for (half the median round trip of two threads on two
  * CPUs the caller may use, handing a shared futex word back and forth: 20

@@ -116,7 +116,9 @@
  * readable) until it is removed.
  *
  * The helper thread (fallback members only): started by the first
- * mk_waitset_arm() that finds fallback members, one per waitset, stopped
+ * mk_waitset_arm() that finds fallback members (or by the first fallback
+ * member added to, or given new events in, an armed set), one per
+ * waitset, stopped
  * by mk_waitset_destroy(). It sleeps in futex_waitv() on the armed
  * members' futex words (RECV: wait line; SEND: credit word) plus a
  * private control word that membership changes, arms and shutdown bump;
