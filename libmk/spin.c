@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,29 +31,36 @@
 
 #define ROUNDS		16	/* timed round trips, after WARMUP */
 #define WARMUP		4
+#define GIVE_UP_MS	500	/* a side that cannot run (a spinning RT thread on its CPU) */
 
 struct pingpong {
 	_Atomic uint32_t word;	/* odd: the partner's turn */
+	_Atomic bool stop;	/* the caller gave up waiting */
 	int cpu[2];		/* where the two sides run; -1: anywhere */
 	uint64_t rt[ROUNDS];
 };
 
-static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
+/*
+ * Waits while *w == v (no spinning: blocking is what is measured); false
+ * once the caller gave up. The 10 ms slices only bound how late a side
+ * notices that.
+ */
+static bool block_while(struct pingpong *p, _Atomic uint32_t *w, uint32_t v)
 {
-	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
-}
+	const struct timespec slice = { 0, 10000000 };
 
-/* Waits while *w == v (no spinning: blocking is what is measured). */
-static void block_while(_Atomic uint32_t *w, uint32_t v)
-{
-	while (atomic_load_explicit(w, memory_order_acquire) == v)
-		futex(w, FUTEX_WAIT, v);
+	while (atomic_load_explicit(w, memory_order_acquire) == v) {
+		if (atomic_load_explicit(&p->stop, memory_order_relaxed))
+			return false;
+		syscall(SYS_futex, w, FUTEX_WAIT, v, &slice, NULL, 0);
+	}
+	return true;
 }
 
 static void hand_over(_Atomic uint32_t *w, uint32_t v)
 {
 	atomic_store_explicit(w, v, memory_order_release);
-	futex(w, FUTEX_WAKE, 1);
+	syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 static void pin(int cpu)
@@ -72,7 +80,8 @@ static void *partner(void *arg)
 
 	pin(p->cpu[1]);
 	for (uint32_t i = 0; i < ROUNDS + WARMUP; i++) {
-		block_while(&p->word, 2 * i);
+		if (!block_while(p, &p->word, 2 * i))
+			break;
 		hand_over(&p->word, 2 * i + 2);
 	}
 	return NULL;
@@ -106,7 +115,8 @@ static void *leader(void *arg)
 		uint64_t t0 = now();
 
 		hand_over(&p->word, 2 * i + 1);
-		block_while(&p->word, 2 * i + 1);
+		if (!block_while(p, &p->word, 2 * i + 1))
+			break;
 		if (i >= WARMUP)
 			p->rt[i - WARMUP] = now() - t0;
 	}
@@ -137,6 +147,7 @@ static void pick_cpus(int cpu[2])
 static uint64_t measure(void)
 {
 	struct pingpong *p = calloc(1, sizeof(*p));
+	struct timespec deadline;
 	uint64_t c = 0;
 	pthread_t t;
 	void *done;
@@ -144,11 +155,30 @@ static uint64_t measure(void)
 	if (!p)
 		return 0;
 	pick_cpus(p->cpu);
-	if (!pthread_create(&t, NULL, leader, p)) {
-		if (!pthread_join(t, &done) && done) {
-			qsort(p->rt, ROUNDS, sizeof(p->rt[0]), cmp);
-			c = p->rt[ROUNDS / 2] / 2;
-		}
+	if (pthread_create(&t, NULL, leader, p)) {
+		free(p);
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += GIVE_UP_MS / 1000;
+	deadline.tv_nsec += (GIVE_UP_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(t, &done, &deadline)) {
+		/*
+		 * A side cannot run. Tell both to stop and let them go: they
+		 * still use p, so it is left to them (a few hundred bytes,
+		 * once per process) rather than freed under them.
+		 */
+		atomic_store(&p->stop, true);
+		pthread_detach(t);
+		return 0;
+	}
+	if (done) {
+		qsort(p->rt, ROUNDS, sizeof(p->rt[0]), cmp);
+		c = p->rt[ROUNDS / 2] / 2;
 	}
 	free(p);
 	return c;

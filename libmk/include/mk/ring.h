@@ -148,7 +148,8 @@ int mk_ring_recv_batch(struct mk_ring_rx *rx, const struct iovec *bufs,
  * time it is asked for (half the median round trip of two threads on two
  * CPUs the caller may use, handing a shared futex word back and forth: 20
  * round trips, 1-10 ms), clamped to [MK_SPIN_MIN_NS, MK_SPIN_MAX_NS]; or
- * MK_RING_SPIN_NS_DEFAULT if no thread can be started. A futex round trip
+ * MK_RING_SPIN_NS_DEFAULT if no thread can be started or the two do not
+ * finish within half a second (one cannot run). A futex round trip
  * here moves from 10 to 65 us with the host's load and is ~120 us in a
  * TCG guest, hence a measurement rather than a constant.
  */
