@@ -94,14 +94,6 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static uint64_t now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The caller's side, in a thread of its own so the caller's affinity stays. */
 static void *leader(void *arg)
 {
@@ -112,13 +104,13 @@ static void *leader(void *arg)
 	if (pthread_create(&t, NULL, partner, p))
 		return NULL;
 	for (uint32_t i = 0; i < ROUNDS + WARMUP; i++) {
-		uint64_t t0 = now();
+		uint64_t t0 = mk_mono_ns();
 
 		hand_over(&p->word, 2 * i + 1);
 		if (!block_while(p, &p->word, 2 * i + 1))
 			break;
 		if (i >= WARMUP)
-			p->rt[i - WARMUP] = now() - t0;
+			p->rt[i - WARMUP] = mk_mono_ns() - t0;
 	}
 	pthread_join(t, NULL);
 	return p;

@@ -28,23 +28,18 @@ void oct_internal_handler(struct mk_oct *c, const struct mk_oct_event *ev, void 
 
 int64_t oct_deadline(long timeout_ms)
 {
-	struct timespec ts;
-
 	if (timeout_ms < 0)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)timeout_ms * 1000000;
+	return (int64_t)mk_mono_ns() + (int64_t)timeout_ms * 1000000;
 }
 
 long oct_ms_left(int64_t deadline_ns)
 {
-	struct timespec ts;
 	int64_t now;
 
 	if (deadline_ns < 0)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	now = (int64_t)mk_mono_ns();
 	/* Rounded up, so that a wait does not end a little early. */
 	return now >= deadline_ns ? 0 : (long)((deadline_ns - now + 999999) / 1000000);
 }
@@ -347,57 +342,26 @@ bool mk_oct_pending(struct mk_oct *c)
 	return c->handled.head || c->queued.head;
 }
 
-int mk_oct_dispatch(struct mk_oct *c, long timeout_ms)
-{
-	int64_t deadline = oct_deadline(timeout_ms);
-	struct oct_pend *p;
-	bool last = false;
-	long left;
-	int ret, n;
-
-	if (!c)
-		return -EINVAL;
-	for (;;) {
-		ret = octc_parse(c, NULL);
-		if (ret < 0)
-			return ret;
-		/* A handler's own calls may queue more: those run too. */
-		for (n = 0; (p = q_pop(&c->handled)); n++) {
-			p->target.fn(c, &p->ev, p->target.state);
-			pend_free(p);
-		}
-		if (n)
-			return n;
-		if (last)
-			return 0;
-		left = oct_ms_left(deadline);
-		last = left == 0;	/* one look at the socket even then */
-		ret = oct_read_more(c, left);
-		if (ret < 0)
-			return ret;
-	}
-}
-
-int mk_oct_next_event(struct mk_oct *c, long timeout_ms, struct mk_oct_event *ev)
+/*
+ * The wait of the event calls: parse what came and let @take look (> 0:
+ * done, with that result); else read more, until @timeout_ms (< 0: no
+ * limit), with one look at the socket even when it has run out.
+ */
+static int wait_until(struct mk_oct *c, long timeout_ms,
+		      int (*take)(struct mk_oct *c, void *arg), void *arg)
 {
 	int64_t deadline = oct_deadline(timeout_ms);
 	bool last = false;
 	long left;
 	int ret;
 
-	if (!c || !ev)
-		return -EINVAL;
-	pend_free(c->returned);
-	c->returned = NULL;
 	for (;;) {
 		ret = octc_parse(c, NULL);
 		if (ret < 0)
 			return ret;
-		c->returned = q_pop(&c->queued);
-		if (c->returned) {
-			*ev = c->returned->ev;
-			return 1;
-		}
+		ret = take(c, arg);
+		if (ret)
+			return ret;
 		if (last)
 			return 0;
 		left = oct_ms_left(deadline);
@@ -408,9 +372,54 @@ int mk_oct_next_event(struct mk_oct *c, long timeout_ms, struct mk_oct_event *ev
 	}
 }
 
-/* Takes the first internal event of @tid off the queue, if there is one. */
-static bool take_internal(struct mk_oct *c, uint64_t tid)
+/* Runs the handlers of what came: how many ran. */
+static int run_handled(struct mk_oct *c, void *arg)
 {
+	struct oct_pend *p;
+	int n;
+
+	(void)arg;
+	/* A handler's own calls may queue more: those run too. */
+	for (n = 0; (p = q_pop(&c->handled)); n++) {
+		p->target.fn(c, &p->ev, p->target.state);
+		pend_free(p);
+	}
+	return n;
+}
+
+int mk_oct_dispatch(struct mk_oct *c, long timeout_ms)
+{
+	if (!c)
+		return -EINVAL;
+	return wait_until(c, timeout_ms, run_handled, NULL);
+}
+
+/* The next queued event into *@arg, kept in c->returned until the next call. */
+static int take_queued(struct mk_oct *c, void *arg)
+{
+	struct mk_oct_event *ev = arg;
+
+	c->returned = q_pop(&c->queued);
+	if (!c->returned)
+		return 0;
+	*ev = c->returned->ev;
+	return 1;
+}
+
+int mk_oct_next_event(struct mk_oct *c, long timeout_ms, struct mk_oct_event *ev)
+{
+	if (!c || !ev)
+		return -EINVAL;
+	pend_free(c->returned);
+	c->returned = NULL;
+	return wait_until(c, timeout_ms, take_queued, ev);
+}
+
+/* Takes the first internal event of trigger *@arg off the queue, if any. */
+static int take_internal(struct mk_oct *c, void *arg)
+{
+	uint64_t tid = *(const uint64_t *)arg;
+
 	for (struct oct_pend **pp = &c->internal.head; *pp; pp = &(*pp)->next) {
 		struct oct_pend *p = *pp;
 
@@ -420,32 +429,14 @@ static bool take_internal(struct mk_oct *c, uint64_t tid)
 		if (!*pp)
 			c->internal.tail = pp;
 		pend_free(p);
-		return true;
+		return 1;
 	}
-	return false;
+	return 0;
 }
 
 int oct_wait_event(struct mk_oct *c, uint64_t tid, long timeout_ms)
 {
-	int64_t deadline = oct_deadline(timeout_ms);
-	bool last = false;
-	long left;
-	int ret;
-
-	for (;;) {
-		ret = octc_parse(c, NULL);
-		if (ret < 0)
-			return ret;
-		if (take_internal(c, tid))
-			return 1;
-		if (last)
-			return 0;
-		left = oct_ms_left(deadline);
-		last = left == 0;
-		ret = oct_read_more(c, left);
-		if (ret < 0)
-			return ret;
-	}
+	return wait_until(c, timeout_ms, take_internal, &tid);
 }
 
 int oct_drop_trigger(struct mk_oct *c, uint64_t tid)
@@ -453,7 +444,7 @@ int oct_drop_trigger(struct mk_oct *c, uint64_t tid)
 	int ret = mk_oct_rmtrigger(c, tid);
 
 	/* Fired already: its event came before the reply; drop it. */
-	while (take_internal(c, tid))
+	while (take_internal(c, &tid))
 		;
 	return ret == OCT_ERR_INVALID_ID ? 0 : ret;
 }
