@@ -14,16 +14,6 @@ need_tools redis-cli socat
 # The daemon makes the socket's missing folder.
 sock=$tmp/mk/octopus.sock
 
-# same DESC WANT GOT
-same() {
-	if [ "$3" = "$2" ]; then
-		ok "$1"
-	else
-		not_ok "$1"
-		printf '# want: %s\n# got:  %s\n' "$2" "$3"
-	fi
-}
-
 # A raw connection kept open through a fifo: copen NAME, csend NAME TEXT
 # (CR LF added per line), csync NAME (waits until everything sent so far
 # is answered), cout NAME (its output, one line, CRs dropped), cclose NAME.

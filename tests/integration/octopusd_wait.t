@@ -16,15 +16,6 @@ need_tools redis-cli
 
 sock=$tmp/mk/octopus.sock
 
-# same DESC WANT GOT
-same() {
-	if [ "$3" = "$2" ]; then
-		ok "$1"
-	else
-		not_ok "$1"
-		printf '# want: %s\n# got:  %s\n' "$2" "$3"
-	fi
-}
 info() { rc INFO | tr -d '\r' | sed -n "s/^$1://p"; }
 # wait_long CMD...: up to 30 s for CMD to succeed (the ASan build parks
 # 10,000 waiters more slowly than wait_for's 5 s allow for).

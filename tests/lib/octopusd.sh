@@ -127,6 +127,16 @@ is() {
 	fi
 }
 
+# same DESC WANT GOT: GOT, one line from anywhere, equals WANT.
+same() {
+	if [ "$3" = "$2" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '# want: %s\n# got:  %s\n' "$2" "$3"
+	fi
+}
+
 # like DESC PATTERN ARGS...: redis-cli's output matches the grep pattern.
 like() {
 	local desc=$1 pat=$2 got

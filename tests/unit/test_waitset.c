@@ -92,6 +92,17 @@ static void connect_slots(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
 	*srv = s;
 }
 
+/* Closes @n pairs of channels and frees the two arrays. */
+static void close_pairs(struct mk_chan **cli, struct mk_chan **srv, int n)
+{
+	for (int i = 0; i < n; i++) {
+		mk_chan_close(cli[i]);
+		mk_chan_close(srv[i]);
+	}
+	free(cli);
+	free(srv);
+}
+
 static void connect_to(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
 		       struct mk_chan **cli, struct mk_chan **srv)
 {
@@ -962,13 +973,8 @@ static void test_many_members(void **state)
 		assert_int_equal(pthread_join(t, NULL), 0);
 	}
 	mk_waitset_destroy(ws);
-	for (i = 0; i < N; i++) {
-		mk_chan_close(cli[i]);
-		mk_chan_close(srv[i]);
-	}
+	close_pairs(cli, srv, N);
 	mk_mbox_close(mb);
-	free(cli);
-	free(srv);
 }
 
 /* Module available: a set mixing channels of both transports. */
@@ -1670,13 +1676,8 @@ static void test_send_many_words(void **state)
 		fill_ring(srv[k]);
 	}
 	mk_waitset_destroy(ws);
-	for (i = 0; i < N; i++) {
-		mk_chan_close(cli[i]);
-		mk_chan_close(srv[i]);
-	}
+	close_pairs(cli, srv, N);
 	mk_mbox_close(mb);
-	free(cli);
-	free(srv);
 }
 
 /*
