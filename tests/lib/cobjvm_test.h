@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What the guest's /dev/cobjvm test programs share: TAP results, the
- * ioctls as calls that return 0 or -errno, the page counters, a window.
+ * ioctls as calls that return 0 or -errno, the page counters, a window,
+ * writing a sysfs or cgroup file.
  */
 #ifndef MK_TESTS_COBJVM_TEST_H
 #define MK_TESTS_COBJVM_TEST_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <mk/cobjvm.h>
 
@@ -97,6 +101,20 @@ static char *window(int fd)
 	char *w = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	return w == MAP_FAILED ? NULL : w;
+}
+
+/* Writes @text to @path (sysfs, cgroupfs, /dev/kmsg): all of it or false. */
+static bool write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t len = (ssize_t)strlen(text);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, text, len) == len;
+	close(fd);
+	return ok;
 }
 
 #endif /* MK_TESTS_COBJVM_TEST_H */

@@ -38,19 +38,6 @@
 #define NOBODY		65534
 #define OTHER		65533
 
-static bool write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t len = (ssize_t)strlen(text);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, text, len) == len;
-	close(fd);
-	return ok;
-}
-
 /* The number in @path, or -1. With @key, the value on the line "key N". */
 static long long read_num(const char *path, const char *key)
 {

@@ -610,16 +610,9 @@ static void detach_races(void)
 static bool cpu_online(int cpu, bool on)
 {
 	char path[64];
-	int fd;
-	bool ok;
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return false;
-	ok = write(fd, on ? "1" : "0", 1) == 1;
-	close(fd);
-	return ok;
+	return write_file(path, on ? "1" : "0");
 }
 
 static void pin_cpu(int cpu)
