@@ -28,7 +28,7 @@ all: user modules
 
 include libmk/module.mk
 include $(sort $(wildcard daemons/*/module.mk tests/*/module.mk))
-include tools/module.mk
+include cli/module.mk
 include tests/module.mk
 include bench/module.mk
 
