@@ -42,6 +42,7 @@
 
 #include <uapi/mk/cobjvm.h>
 
+#include "../common/vma.h"
 #include "vm.h"
 
 #define CACHE_SLOTS	4
@@ -217,7 +218,7 @@ int vm_process_mmap(struct file *file, struct vm_area_struct *vma)
 	if (end > READ_ONCE(p->window))
 		return -EINVAL;
 	/* MIXEDMAP: vm_insert_page from the fault handler, under the mmap read lock */
-	vma->vm_flags |= VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	mk_vm_flags_mod(vma, VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP, 0);
 	vma->vm_ops = &cobjvm_vm_ops;
 	return 0;
 }

@@ -20,10 +20,10 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/version.h>
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
 
+#include "../common/vma.h"
 #include "mkchan.h"
 
 static const struct file_operations mkchan_connect_fops;
@@ -435,16 +435,6 @@ static __poll_t chan_poll(struct file *file, struct poll_table_struct *pt)
 	return mask;
 }
 
-static void set_vm_flags(struct vm_area_struct *vma, unsigned long set,
-			 unsigned long clear)
-{
-#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
-	vm_flags_mod(vma, set, clear);
-#else
-	vma->vm_flags = (vma->vm_flags | set) & ~clear;
-#endif
-}
-
 /* Both rings, shared, at offset 0; not inherited across fork. */
 static int chan_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -457,7 +447,7 @@ static int chan_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
-	set_vm_flags(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY, VM_MAYEXEC);
+	mk_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY, VM_MAYEXEC);
 	return vm_map_pages(vma, chan->pages, chan->nr_pages);
 }
 
