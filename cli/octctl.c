@@ -41,10 +41,13 @@ static void usage(FILE *out)
 		"SOCKET defaults to %s.\n", mk_oct_default_socket());
 }
 
+/* An Octopus error the server answered: 1; anything else 2. */
 static int fail(struct mk_oct *c, const char *what, int ret)
 {
-	if (ret > 0) {
-		fprintf(stderr, "octctl: %s: %s: %s\n", what, oct_err_name(ret), mk_oct_error(c));
+	int code = mk_oct_error_code(c);
+
+	if (code) {
+		fprintf(stderr, "octctl: %s: %s: %s\n", what, oct_err_name(code), mk_oct_error(c));
 		return 1;
 	}
 	fprintf(stderr, "octctl: %s: %s\n", what, strerror(-ret));
@@ -159,11 +162,12 @@ static int cmd_wait(struct mk_oct *c, int argc, char **argv)
 	char *rec;
 	int ret;
 
-	if (argc == 3 && !strcmp(argv[1], "--timeout") && parse_num(argv[2], &ms))
+	if (argc == 3 && !strcmp(argv[1], "--timeout") && parse_num(argv[2], &ms) &&
+	    ms <= INT64_MAX / 1000000)
 		argc = 1;
 	if (argc != 1)
 		return -1;
-	ret = mk_oct_wait_for(c, argv[0], ms, &rec);
+	ret = mk_oct_wait_for(c, argv[0], ms < 0 ? -1 : (int64_t)ms * 1000000, &rec);
 	if (ret == -ETIMEDOUT) {
 		fprintf(stderr, "octctl: wait: no record matched within %ld ms\n", ms);
 		return 1;

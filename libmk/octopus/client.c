@@ -119,6 +119,56 @@ const char *mk_oct_error(const struct mk_oct *c)
 	return c && c->err ? c->err : "";
 }
 
+int mk_oct_error_code(const struct mk_oct *c)
+{
+	return c ? c->err_code : 0;
+}
+
+/*
+ * The errno of each Octopus code, <mk/octopus.h>'s table: each one a call
+ * does not return for anything else once connected, so that a caller can
+ * tell "the server refused" from a failure of the connection without
+ * asking mk_oct_error_code(); a code with no errno of its own (the
+ * server's own failures) is -EREMOTEIO, and the code says which.
+ */
+static int code_errno(enum oct_err code)
+{
+	switch (code) {
+	case OCT_ERR_NO_RECORD:			return -ENODATA;
+	case OCT_ERR_PARSER_FAIL:		return -EBADMSG;
+	case OCT_ERR_NO_RECORD_NAME:		return -EDESTADDRREQ;
+	case OCT_ERR_CONSTRAINT_MISMATCH:	return -ECANCELED;
+	case OCT_ERR_QUERY_SIZE:		return -E2BIG;
+	case OCT_ERR_INVALID_ID:		return -ESRCH;
+	default:				return -EREMOTEIO;
+	}
+}
+
+/* The message of an error reply, kept for mk_oct_error(); @code with it. */
+static void keep_error(struct mk_oct *c, int code, const char *msg, size_t len)
+{
+	free(c->err);
+	c->err = strndup(msg, len);
+	c->err_code = code;
+}
+
+/*
+ * Each command starts with no error, so that mk_oct_error_code() is never
+ * a stale code: non-zero says the last command was refused.
+ */
+void oct_clear_error(struct mk_oct *c)
+{
+	free(c->err);
+	c->err = NULL;
+	c->err_code = 0;
+}
+
+int oct_refused(struct mk_oct *c, enum oct_err code, const char *msg, size_t len)
+{
+	keep_error(c, code, msg, len);
+	return code_errno(code);
+}
+
 static int send_all(int fd, const char *p, size_t n)
 {
 	while (n) {
@@ -157,6 +207,7 @@ int mk_oct_command(struct mk_oct *c, size_t argc, const char *const *argv,
 
 	if (!c || !argc || !argv || !reply)
 		return -EINVAL;
+	oct_clear_error(c);
 	c->out.len = 0;
 	if (mk_resp_w_command(&c->out, argc, argv, NULL))
 		return -ENOMEM;
@@ -164,23 +215,21 @@ int mk_oct_command(struct mk_oct *c, size_t argc, const char *const *argv,
 	return ret ? ret : next_reply(c, reply);
 }
 
-/*
- * "-CODE message": an Octopus code comes back as itself (positive), the
- * server not knowing the command as -EOPNOTSUPP, anything else -EPROTO.
- */
+/* "-CODE message" */
 int oct_value_error(struct mk_oct *c, const struct mk_resp_value *v)
 {
 	const char *sp = memchr(v->str, ' ', v->len);
 	size_t clen = sp ? (size_t)(sp - v->str) : v->len;
+	const char *msg = sp ? sp + 1 : "";
+	size_t mlen = sp ? v->len - clen - 1 : 0;
 
-	free(c->err);
-	c->err = strndup(sp ? sp + 1 : "", sp ? v->len - clen - 1 : 0);
 	for (int code = OCT_OK + 1; code < OCT_ERR_COUNT; code++) {
 		const char *name = oct_err_name(code);
 
 		if (name && strlen(name) == clen && !memcmp(name, v->str, clen))
-			return code;
+			return oct_refused(c, code, msg, mlen);
 	}
+	keep_error(c, 0, msg, mlen);
 	if (clen == 3 && !memcmp(v->str, "ERR", 3) && c->err &&
 	    !strncmp(c->err, "unknown command", 15))
 		return -EOPNOTSUPP;
@@ -294,6 +343,14 @@ static int op(struct mk_oct *c, const char **argv, size_t argc,
 	return is_error(*res) ? oct_value_error(c, *res) : 0;
 }
 
+/* GET answered null: the server's "no record", as an error reply would be. */
+static int no_record(struct mk_oct *c)
+{
+	const char *msg = oct_err_str(OCT_ERR_NO_RECORD);
+
+	return oct_refused(c, OCT_ERR_NO_RECORD, msg, strlen(msg));
+}
+
 int mk_oct_get_watch(struct mk_oct *c, const char *query,
 		     const struct mk_oct_trigger *t, char **record, uint64_t *tid)
 {
@@ -307,7 +364,7 @@ int mk_oct_get_watch(struct mk_oct *c, const char *query,
 	if (ret)
 		return ret;
 	if (v->type == MK_RESP_NULL)
-		return OCT_ERR_NO_RECORD;
+		return no_record(c);
 	if (!is_text(v))
 		return -EPROTO;
 	*record = strndup(v->str, v->len);
@@ -439,6 +496,7 @@ int oct_set_then_names(struct mk_oct *c, const char *record, enum mk_oct_set_fla
 	*name = NULL;
 	if (!argc)
 		return -EINVAL;
+	oct_clear_error(c);
 	c->out.len = 0;
 	if (mk_resp_w_command(&c->out, argc, set, NULL) ||
 	    mk_resp_w_command(&c->out, 2, nm, NULL))
@@ -511,22 +569,36 @@ int mk_oct_exists(struct mk_oct *c, const char *query, bool *found)
 	return mk_oct_exists_watch(c, query, NULL, found, NULL);
 }
 
-int mk_oct_wait_for(struct mk_oct *c, const char *query, long timeout_ms,
+/* OCT.WAIT's limit, in its milliseconds. */
+#define OCT_WAIT_MAX_MS		(100LL * 365 * 24 * 3600 * 1000)
+
+int mk_oct_wait_for(struct mk_oct *c, const char *query, int64_t timeout_ns,
 		    char **record)
 {
 	char ms[24];
 	const char *argv[] = { "OCT.WAIT", query, ms };
 	const struct mk_resp_value *v;
+	long long wait_ms;
 	int ret;
 
 	if (!query || !record)
 		return -EINVAL;
-	if (timeout_ms == 0) {
+	if (timeout_ns == 0) {
 		ret = mk_oct_get(c, query, record);
-		return ret == OCT_ERR_NO_RECORD ? -ETIMEDOUT : ret;
+		if (ret != -ENODATA)
+			return ret;
+		oct_clear_error(c);	/* not refused: it timed out */
+		return -ETIMEDOUT;
 	}
-	/* The server's 0 is "forever". */
-	snprintf(ms, sizeof(ms), "%ld", timeout_ms < 0 ? 0 : timeout_ms);
+	/*
+	 * Rounded up: 1 ns must not become the wire's 0, which is "forever"
+	 * (and a timeout is never cut short); past the server's limit is
+	 * forever too.
+	 */
+	wait_ms = timeout_ns < 0 ? 0 : timeout_ns / 1000000 + (timeout_ns % 1000000 != 0);
+	if (wait_ms > OCT_WAIT_MAX_MS)
+		wait_ms = 0;
+	snprintf(ms, sizeof(ms), "%lld", wait_ms);
 	ret = oct_call(c, &v, 3, argv);
 	if (ret)
 		return ret;

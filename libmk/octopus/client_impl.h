@@ -31,6 +31,7 @@ struct mk_oct {
 	struct mk_resp_reader *in;
 	struct mk_resp_buf out;
 	char *err;		/* the server's last error message */
+	int err_code;		/* and its enum oct_err (0: not an Octopus code) */
 	bool resp3;		/* HELLO 3 done: pushes cannot pass for replies */
 	struct oct_reg *regs;
 	size_t nregs, regcap;
@@ -59,11 +60,23 @@ int oct_set_then_names(struct mk_oct *c, const char *record, enum mk_oct_set_fla
 		       char **name, const char *query, char ***names, size_t *n);
 /* The wire name of a trigger mode ("ON_SET", ...), NULL if it is none. */
 const char *oct_mode_arg(struct mk_oct_mode mode);
-/* A command whose error reply becomes an Octopus code or -errno. */
+/* A command whose error reply becomes its -errno (oct_value_error()). */
 int oct_call(struct mk_oct *c, const struct mk_resp_value **v, size_t argc,
 	     const char *const *argv);
-/* An error value as a return code (message kept for mk_oct_error()). */
+/*
+ * An error value as a return code: an Octopus code as oct_refused() makes
+ * it, "ERR unknown command" -EOPNOTSUPP, anything else -EPROTO; the
+ * message is kept for mk_oct_error().
+ */
 int oct_value_error(struct mk_oct *c, const struct mk_resp_value *v);
+/*
+ * The server refused with @code: remembers it and the message @msg (@len
+ * bytes) for mk_oct_error_code() / mk_oct_error(), and returns the -errno
+ * <mk/octopus.h>'s table gives @code.
+ */
+int oct_refused(struct mk_oct *c, enum oct_err code, const char *msg, size_t len);
+/* Forgets the last error: a refusal the caller took as an answer. */
+void oct_clear_error(struct mk_oct *c);
 /* Switches the connection to RESP3 once, before anything installs triggers. */
 int oct_resp3(struct mk_oct *c);
 /*
@@ -72,20 +85,24 @@ int oct_resp3(struct mk_oct *c);
  * complete is left.
  */
 int octc_parse(struct mk_oct *c, const struct mk_resp_value **reply);
-/* One read, after waiting up to @timeout_ms (<0 forever): 1, 0 timeout, -errno. */
-int oct_read_more(struct mk_oct *c, long timeout_ms);
+/* One read, after waiting up to @timeout_ns (<0 forever): 1, 0 timeout, -errno. */
+int oct_read_more(struct mk_oct *c, int64_t timeout_ns);
 int oct_register(struct mk_oct *c, uint64_t id, bool sub, struct mk_oct_target target);
 void oct_unregister(struct mk_oct *c, uint64_t id, bool sub);
 void oct_free_events(struct mk_oct *c);
 /*
- * Waits up to @timeout_ms (<0 forever) for an internal event of trigger
+ * Waits up to @timeout_ns (<0 forever) for an internal event of trigger
  * @tid and drops it: 1, 0 after the timeout, or -errno.
  */
-int oct_wait_event(struct mk_oct *c, uint64_t tid, long timeout_ms);
+int oct_wait_event(struct mk_oct *c, uint64_t tid, int64_t timeout_ns);
 /* Removes an internal one-shot trigger that may have fired already. */
 int oct_drop_trigger(struct mk_oct *c, uint64_t tid);
-/* Milliseconds left until @deadline_ns (CLOCK_MONOTONIC); -1 for none. */
-long oct_ms_left(int64_t deadline_ns);
-int64_t oct_deadline(long timeout_ms);
+/*
+ * The CLOCK_MONOTONIC time @timeout_ns from now, -1 for none (< 0, or too
+ * far to represent); the nanoseconds left until it, -1 for none, 0 once
+ * it passed.
+ */
+int64_t oct_deadline(int64_t timeout_ns);
+int64_t oct_ns_left(int64_t deadline_ns);
 
 #endif

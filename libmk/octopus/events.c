@@ -6,7 +6,6 @@
  * application's queue (mk_oct_next_event) or a recipe's own wait.
  */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +25,23 @@ void oct_internal_handler(struct mk_oct *c, const struct mk_oct_event *ev, void 
 	(void)state;
 }
 
-int64_t oct_deadline(long timeout_ms)
+int64_t oct_deadline(int64_t timeout_ns)
 {
-	if (timeout_ms < 0)
+	int64_t now = (int64_t)mk_mono_ns();
+
+	if (timeout_ns < 0 || timeout_ns > INT64_MAX - now)
 		return -1;
-	return (int64_t)mk_mono_ns() + (int64_t)timeout_ms * 1000000;
+	return now + timeout_ns;
 }
 
-long oct_ms_left(int64_t deadline_ns)
+int64_t oct_ns_left(int64_t deadline_ns)
 {
 	int64_t now;
 
 	if (deadline_ns < 0)
 		return -1;
 	now = (int64_t)mk_mono_ns();
-	/* Rounded up, so that a wait does not end a little early. */
-	return now >= deadline_ns ? 0 : (long)((deadline_ns - now + 999999) / 1000000);
+	return now >= deadline_ns ? 0 : deadline_ns - now;
 }
 
 static void q_push(struct oct_queue *q, struct oct_pend *p)
@@ -240,11 +240,11 @@ int octc_parse(struct mk_oct *c, const struct mk_resp_value **reply)
  * the cost of blocking alone, a lock round trip took 40 us here against
  * 24 us.
  */
-static uint64_t spin_budget(const struct mk_oct *c, long timeout_ms)
+static uint64_t spin_budget(const struct mk_oct *c, int64_t timeout_ns)
 {
 	uint64_t b = c->reply_ns > MK_SPIN_MAX_NS ? MK_SPIN_MAX_NS : 2 * c->reply_ns;
 
-	if (!c->spin_ns || !timeout_ms)
+	if (!c->spin_ns || !timeout_ns)
 		return 0;
 	if (b > MK_SPIN_MAX_NS)
 		b = MK_SPIN_MAX_NS;
@@ -252,9 +252,8 @@ static uint64_t spin_budget(const struct mk_oct *c, long timeout_ms)
 	if (b < c->spin_ns)
 		b = c->spin_ns;
 	/* Never past the caller's timeout (a budget from the environment can be). */
-	if (timeout_ms > 0 && (uint64_t)timeout_ms < UINT64_MAX / 1000000 &&
-	    b > (uint64_t)timeout_ms * 1000000)
-		b = (uint64_t)timeout_ms * 1000000;
+	if (timeout_ns > 0 && b > (uint64_t)timeout_ns)
+		b = (uint64_t)timeout_ns;
 	return b;
 }
 
@@ -288,9 +287,9 @@ static int spin_read(struct mk_oct *c, uint64_t start, uint64_t budget)
 	return 0;
 }
 
-int oct_read_more(struct mk_oct *c, long timeout_ms)
+int oct_read_more(struct mk_oct *c, int64_t timeout_ns)
 {
-	uint64_t start = 0, budget = spin_budget(c, timeout_ms), spun;
+	uint64_t start = 0, budget = spin_budget(c, timeout_ns), spun;
 	ssize_t n;
 
 	if (budget) {
@@ -304,13 +303,17 @@ int oct_read_more(struct mk_oct *c, long timeout_ms)
 		if (r)
 			return r;
 		/* What the spin took comes off the timeout. */
-		if (timeout_ms > 0)
-			timeout_ms = (uint64_t)timeout_ms > spun / 1000000 ?
-				     timeout_ms - (long)(spun / 1000000) : 0;
+		if (timeout_ns > 0)
+			timeout_ns = (uint64_t)timeout_ns > spun ? timeout_ns - (int64_t)spun : 0;
 	}
-	if (timeout_ms >= 0) {
+	if (timeout_ns >= 0) {
+		/* ppoll: the timeout to the nanosecond, none rounded to 0 ms. */
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		int r = poll(&pfd, 1, timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms);
+		struct timespec ts = {
+			.tv_sec = (time_t)(timeout_ns / 1000000000),
+			.tv_nsec = (long)(timeout_ns % 1000000000),
+		};
+		int r = ppoll(&pfd, 1, &ts, NULL);
 
 		if (r < 0)
 			return errno == EINTR ? 0 : -errno;
@@ -344,15 +347,14 @@ bool mk_oct_pending(struct mk_oct *c)
 
 /*
  * The wait of the event calls: parse what came and let @take look (> 0:
- * done, with that result); else read more, until @timeout_ms (< 0: no
+ * done, with that result); else read more, until @timeout_ns (< 0: no
  * limit), with one look at the socket even when it has run out.
  */
-static int wait_until(struct mk_oct *c, long timeout_ms,
+static int wait_until(struct mk_oct *c, int64_t timeout_ns,
 		      int (*take)(struct mk_oct *c, void *arg), void *arg)
 {
-	int64_t deadline = oct_deadline(timeout_ms);
+	int64_t deadline = oct_deadline(timeout_ns), left;
 	bool last = false;
-	long left;
 	int ret;
 
 	for (;;) {
@@ -364,7 +366,7 @@ static int wait_until(struct mk_oct *c, long timeout_ms,
 			return ret;
 		if (last)
 			return 0;
-		left = oct_ms_left(deadline);
+		left = oct_ns_left(deadline);
 		last = left == 0;
 		ret = oct_read_more(c, left);
 		if (ret < 0)
@@ -387,11 +389,11 @@ static int run_handled(struct mk_oct *c, void *arg)
 	return n;
 }
 
-int mk_oct_dispatch(struct mk_oct *c, long timeout_ms)
+int mk_oct_dispatch(struct mk_oct *c, int64_t timeout_ns)
 {
 	if (!c)
 		return -EINVAL;
-	return wait_until(c, timeout_ms, run_handled, NULL);
+	return wait_until(c, timeout_ns, run_handled, NULL);
 }
 
 /* The next queued event into *@arg, kept in c->returned until the next call. */
@@ -406,13 +408,13 @@ static int take_queued(struct mk_oct *c, void *arg)
 	return 1;
 }
 
-int mk_oct_next_event(struct mk_oct *c, long timeout_ms, struct mk_oct_event *ev)
+int mk_oct_next_event(struct mk_oct *c, int64_t timeout_ns, struct mk_oct_event *ev)
 {
 	if (!c || !ev)
 		return -EINVAL;
 	pend_free(c->returned);
 	c->returned = NULL;
-	return wait_until(c, timeout_ms, take_queued, ev);
+	return wait_until(c, timeout_ns, take_queued, ev);
 }
 
 /* Takes the first internal event of trigger *@arg off the queue, if any. */
@@ -434,9 +436,9 @@ static int take_internal(struct mk_oct *c, void *arg)
 	return 0;
 }
 
-int oct_wait_event(struct mk_oct *c, uint64_t tid, long timeout_ms)
+int oct_wait_event(struct mk_oct *c, uint64_t tid, int64_t timeout_ns)
 {
-	return wait_until(c, timeout_ms, take_internal, &tid);
+	return wait_until(c, timeout_ns, take_internal, &tid);
 }
 
 int oct_drop_trigger(struct mk_oct *c, uint64_t tid)
@@ -446,7 +448,10 @@ int oct_drop_trigger(struct mk_oct *c, uint64_t tid)
 	/* Fired already: its event came before the reply; drop it. */
 	while (take_internal(c, &tid))
 		;
-	return ret == OCT_ERR_INVALID_ID ? 0 : ret;
+	if (ret != -ESRCH)
+		return ret;
+	oct_clear_error(c);
+	return 0;
 }
 
 static int id_reply(struct mk_oct *c, const char *const *argv, size_t argc, uint64_t *id)
@@ -495,7 +500,7 @@ static int remove_id(struct mk_oct *c, const char *cmd, uint64_t id, bool sub)
 	ret = oct_call(c, &v, 2, argv);
 	if (!ret && v->type != MK_RESP_SIMPLE)
 		ret = -EPROTO;
-	if (ret == 0 || ret == OCT_ERR_INVALID_ID)
+	if (ret == 0 || ret == -ESRCH)
 		oct_unregister(c, id, sub);
 	return ret;
 }

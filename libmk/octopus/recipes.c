@@ -94,6 +94,57 @@ static int lock_ticket(struct mk_oct *c, const char *prefix, const char *query,
 	return ret;
 }
 
+/*
+ * Our ticket @mine is not in the queue: someone deleted it. -ENODATA, as
+ * if the server had said NO_RECORD, so that mk_oct_error_code() agrees.
+ */
+static int ticket_gone(struct mk_oct *c, const char *mine)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "our ticket %s was deleted", mine);
+	return oct_refused(c, OCT_ERR_NO_RECORD, msg, strlen(msg));
+}
+
+/*
+ * The error that failed a recipe, kept across the cleanup after it (whose
+ * commands would clear it) for mk_oct_error() / mk_oct_error_code().
+ */
+struct kept_error {
+	char *msg;
+	int code;
+};
+
+static struct kept_error save_error(struct mk_oct *c)
+{
+	struct kept_error k = { c->err, c->err_code };
+
+	c->err = NULL;
+	c->err_code = 0;
+	return k;
+}
+
+static void restore_error(struct mk_oct *c, struct kept_error k)
+{
+	free(c->err);
+	c->err = k.msg;
+	c->err_code = k.code;
+}
+
+/* After a failure: deletes our ticket *@mine, if any, and forgets it. */
+static void drop_ticket(struct mk_oct *c, char **mine)
+{
+	struct kept_error k;
+
+	if (!*mine)
+		return;
+	k = save_error(c);
+	mk_oct_del(c, *mine);
+	restore_error(c, k);
+	free(*mine);
+	*mine = NULL;
+}
+
 /* Waits until the record @name, if it exists, is deleted: one trigger. */
 static int wait_gone(struct mk_oct *c, const char *name)
 {
@@ -140,7 +191,7 @@ int mk_oct_lock(struct mk_oct *c, const char *name, struct mk_oct_lock *l)
 			break;
 		i = index_of(names, n, l->mine);
 		if (i < 0)
-			ret = OCT_ERR_NO_RECORD;	/* someone deleted our ticket */
+			ret = ticket_gone(c, l->mine);
 		else if (i == 0)
 			held = true;
 		else
@@ -149,11 +200,8 @@ int mk_oct_lock(struct mk_oct *c, const char *name, struct mk_oct_lock *l)
 		names = NULL;
 	}
 	free(query);
-	if (ret && l->mine) {
-		mk_oct_del(c, l->mine);
-		free(l->mine);
-		l->mine = NULL;
-	}
+	if (ret)
+		drop_ticket(c, &l->mine);
 	return ret;
 }
 
@@ -272,11 +320,11 @@ int mk_oct_barrier_leave(struct mk_oct *c, struct mk_oct_barrier *b)
 	b->mine = NULL;
 	while (!ret) {
 		ret = mk_oct_names(c, query, &names, &n);
-		if (ret == OCT_ERR_NO_RECORD || (!ret && !n)) {
+		if (ret == -ENODATA || (!ret && !n)) {
 			if (!ret)
 				mk_oct_free_names(names, n);
 			ret = mk_oct_del(c, ready);
-			if (ret == OCT_ERR_NO_RECORD)	/* another leaver's del */
+			if (ret == -ENODATA)	/* another leaver's del */
 				ret = 0;
 			break;
 		}
@@ -373,7 +421,7 @@ static int sem_wait_head(struct mk_oct *c, struct mk_oct_sem *s, const char *que
 	i = index_of(names, n, s->mine);
 	mk_oct_free_names(names, n);
 	if (i < 0) {
-		ret = OCT_ERR_NO_RECORD;
+		ret = ticket_gone(c, s->mine);
 	} else if ((unsigned long)i < s->permits) {
 		*holds = true;	/* a deletion came between our two looks */
 	} else {
@@ -383,8 +431,12 @@ static int sem_wait_head(struct mk_oct *c, struct mk_oct_sem *s, const char *que
 			return 0;
 		}
 	}
-	if (tid)
+	if (tid) {
+		struct kept_error k = save_error(c);
+
 		oct_drop_trigger(c, tid);
+		restore_error(c, k);
+	}
 	return ret;
 }
 
@@ -398,7 +450,7 @@ static int sem_wait_pred(struct mk_oct *c, struct mk_oct_sem *s, const char *pre
 	char *rec = NULL;
 	int ret = mk_oct_get_watch(c, pred, &t, &rec, &tid);
 
-	if (ret == OCT_ERR_NO_RECORD)
+	if (ret == -ENODATA)
 		return 0;
 	if (ret)
 		return ret;
@@ -434,7 +486,7 @@ int mk_oct_sem_acquire(struct mk_oct *c, struct mk_oct_sem *s)
 			break;
 		i = index_of(names, n, s->mine);
 		if (i < 0)
-			ret = OCT_ERR_NO_RECORD;
+			ret = ticket_gone(c, s->mine);
 		else if ((unsigned long)i < s->permits)
 			holds = true;
 		else if ((unsigned long)i == s->permits)
@@ -446,11 +498,8 @@ int mk_oct_sem_acquire(struct mk_oct *c, struct mk_oct_sem *s)
 	if (!ret)
 		ret = mark_held(c, s);
 	free(query);
-	if (ret && s->mine) {
-		mk_oct_del(c, s->mine);
-		free(s->mine);
-		s->mine = NULL;
-	}
+	if (ret)
+		drop_ticket(c, &s->mine);
 	return ret;
 }
 

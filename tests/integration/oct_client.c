@@ -16,6 +16,15 @@
 
 #include "../lib/tap.h"
 
+/* The client's timeouts are nanoseconds. */
+#define MS(n)	((int64_t)(n) * 1000000)
+
+/* ret is @err, the errno <mk/octopus.h> gives the server's @code, with both set. */
+static bool refused(struct mk_oct *c, int ret, int err, int code)
+{
+	return ret == err && mk_oct_error_code(c) == code && *mk_oct_error(c);
+}
+
 /* What a handler saw. */
 struct seen {
 	int events, sets, dels, removed, last;
@@ -37,12 +46,12 @@ static void handler(struct mk_oct *c, const struct mk_oct_event *ev, void *state
 	snprintf(s->rec, sizeof(s->rec), "%s", ev->record ? ev->record : "");
 }
 
-/* Runs handlers until nothing more comes for @ms. */
+/* Runs handlers until nothing more comes for @ms milliseconds. */
 static int drain(struct mk_oct *c, long ms)
 {
 	int total = 0, r;
 
-	while ((r = mk_oct_dispatch(c, ms)) > 0)
+	while ((r = mk_oct_dispatch(c, MS(ms))) > 0)
 		total += r;
 	return r < 0 ? r : total;
 }
@@ -89,7 +98,8 @@ static void test_getset(struct mk_oct *c)
 	ret = mk_oct_set(c, "bf.object2 { weight: 25, weight == 20 }", MK_OCT_SET_PLAIN, NULL);
 	CHECK(!ret, "a conditional set that holds (%d)", ret);
 	ret = mk_oct_set(c, "bf.object2 { weight: 30, weight == 20 }", MK_OCT_SET_PLAIN, NULL);
-	CHECK(ret == OCT_ERR_CONSTRAINT_MISMATCH, "and the same again does not (%d)", ret);
+	CHECK(refused(c, ret, -ECANCELED, OCT_ERR_CONSTRAINT_MISMATCH),
+	      "and the same again does not: -ECANCELED (%d)", ret);
 }
 
 static void test_triggers(struct mk_oct *c, struct mk_oct *other)
@@ -123,7 +133,7 @@ static void test_triggers(struct mk_oct *c, struct mk_oct *other)
 
 	pers.target.state = &b;
 	ret = mk_oct_get_watch(c, "r'^trg\\.p' { n: _ }", &pers, &rec, &tid);
-	CHECK(ret == OCT_ERR_NO_RECORD && tid > 0,
+	CHECK(refused(c, ret, -ENODATA, OCT_ERR_NO_RECORD) && tid > 0,
 	      "get with a persistent trigger, always: NO_RECORD, installed anyway");
 	for (int i = 0; i < 3; i++) {
 		char r[64];
@@ -143,7 +153,9 @@ static void test_triggers(struct mk_oct *c, struct mk_oct *other)
 	      "removing it: the final REMOVED event reaches the handler");
 	mk_oct_set(other, "trg.p8 { n: 8 }", MK_OCT_SET_PLAIN, NULL);
 	CHECK(drain(c, 100) == 0 && b.events == 6, "and then nothing more");
-	CHECK(mk_oct_rmtrigger(c, tid) == OCT_ERR_INVALID_ID, "removing it again: INVALID_ID");
+	ret = mk_oct_rmtrigger(c, tid);
+	CHECK(refused(c, ret, -ESRCH, OCT_ERR_INVALID_ID), "removing it again: INVALID_ID (%d)",
+	      ret);
 
 	/* A queue target, read with next_event, and the event loop's fd. */
 	ret = mk_oct_names_watch(c, "r'^trg\\.p'", &ifok, &names, &nn, &tid);
@@ -151,7 +163,8 @@ static void test_triggers(struct mk_oct *c, struct mk_oct *other)
 	if (!ret)
 		mk_oct_free_names(names, nn);
 	ret = mk_oct_del_watch(c, "trg.nothing", &ifok, &tid2);
-	CHECK(ret == OCT_ERR_NO_RECORD && tid2 == 0, "del of nothing with a trigger IF OK: "
+	CHECK(refused(c, ret, -ENODATA, OCT_ERR_NO_RECORD) && tid2 == 0,
+	      "del of nothing with a trigger IF OK: "
 	      "NO_RECORD, not installed");
 	mk_oct_del(other, "trg.p0");
 	{
@@ -163,9 +176,9 @@ static void test_triggers(struct mk_oct *c, struct mk_oct *other)
 	ret = mk_oct_next_event(c, 0, &ev);
 	CHECK(ret == 1 && ev.type == MK_OCT_EV_DEL && ev.id == tid && ev.last &&
 	      !strcmp(ev.record, "trg.p0 { n: 0 }"), "next_event: ON_DEL of trg.p0, last");
-	CHECK(mk_oct_next_event(c, 50, &ev) == 0, "then none (timeout)");
+	CHECK(mk_oct_next_event(c, MS(50), &ev) == 0, "then none (timeout)");
 	ret = mk_oct_set_watch(c, "trg.s { v: 1 }", MK_OCT_SET_PLAIN, &ifok, NULL, &tid);
-	CHECK(!ret && tid > 0 && !mk_oct_del(other, "trg.s") && mk_oct_next_event(c, 1000, &ev) == 1 &&
+	CHECK(!ret && tid > 0 && !mk_oct_del(other, "trg.s") && mk_oct_next_event(c, MS(1000), &ev) == 1 &&
 	      ev.id == tid, "set with a trigger on its own record sees its deletion");
 	free(rec);
 }
@@ -200,10 +213,13 @@ static void test_pubsub(struct mk_oct *c, struct mk_oct *pub)
 	for (int i = 0; i < 4; i++)
 		CHECK(s[i].events == want[i] && s[i].id == sid[i], "subscription '%s' got %d (%d)",
 		      queries[i], want[i], s[i].events);
-	CHECK(mk_oct_get(pub, "ps.x1", &rec) == OCT_ERR_NO_RECORD, "nothing published was stored");
+	ret = mk_oct_get(pub, "ps.x1", &rec);
+	CHECK(refused(pub, ret, -ENODATA, OCT_ERR_NO_RECORD), "nothing published was stored");
 	CHECK(!mk_oct_unsubscribe(c, sid[0]) && !mk_oct_publish(pub, "ps.x9 { n: 1 }", &delivered) &&
 	      delivered == 0, "unsubscribed: a publication reaches nobody");
-	CHECK(mk_oct_unsubscribe(c, sid[0]) == OCT_ERR_INVALID_ID, "unsubscribing again: INVALID_ID");
+	ret = mk_oct_unsubscribe(c, sid[0]);
+	CHECK(refused(c, ret, -ESRCH, OCT_ERR_INVALID_ID), "unsubscribing again: INVALID_ID (%d)",
+	      ret);
 }
 
 static void test_wait_for(struct mk_oct *c, const char *sock)
@@ -212,8 +228,9 @@ static void test_wait_for(struct mk_oct *c, const char *sock)
 	pid_t pid;
 	int st;
 
-	CHECK(mk_oct_wait_for(c, "wf.none", 100, &rec) == -ETIMEDOUT, "wait_for times out");
-	CHECK(mk_oct_wait_for(c, "wf.none", 0, &rec) == -ETIMEDOUT, "wait_for 0 does not wait");
+	CHECK(mk_oct_wait_for(c, "wf.none", MS(100), &rec) == -ETIMEDOUT, "wait_for times out");
+	CHECK(mk_oct_wait_for(c, "wf.none", 0, &rec) == -ETIMEDOUT && !mk_oct_error_code(c),
+	      "wait_for 0 does not wait: -ETIMEDOUT, not a refusal");
 	pid = fork();
 	if (pid == 0) {
 		struct mk_oct *o;
@@ -226,18 +243,23 @@ static void test_wait_for(struct mk_oct *c, const char *sock)
 		mk_oct_close(o);
 		_exit(0);
 	}
-	CHECK(!mk_oct_wait_for(c, "_ { ready: true }", 5000, &rec) && rec &&
+	CHECK(!mk_oct_wait_for(c, "_ { ready: true }", MS(5000), &rec) && rec &&
 	      !strcmp(rec, "wf.rec { ready: true }"), "wait_for wakes when a match is set");
 	free(rec);
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st), "the setter ran");
 }
 
-static long ms_since(const struct timespec *t0)
+static long us_since(const struct timespec *t0)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+	return (t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	return us_since(t0) / 1000;
 }
 
 /*
@@ -270,11 +292,11 @@ static void test_spin_within_timeout(const char *sock, struct mk_oct *pub)
 		snprintf(r, sizeof(r), "spin.ev { n: %d }", i);
 		ok &= !mk_oct_publish(pub, r, &delivered) && delivered >= 1;
 		nanosleep(&gap, NULL);
-		ok &= mk_oct_next_event(o, 5000, &ev) == 1;
+		ok &= mk_oct_next_event(o, MS(5000), &ev) == 1;
 	}
 	CHECK(ok, "40 events, each in the socket before it is looked for");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	ret = mk_oct_next_event(o, 20, &ev);
+	ret = mk_oct_next_event(o, MS(20), &ev);
 	ms = ms_since(&t0);
 	CHECK(ret == 0 && ms < 500, "a 20 ms wait with a 2 s spin budget takes %ld ms (%d)",
 	      ms, ret);
@@ -283,6 +305,105 @@ static void test_spin_within_timeout(const char *sock, struct mk_oct *pub)
 	ms = ms_since(&t0);
 	CHECK(ret == 0 && ms < 100, "and a 0 ms one does not spin (%ld ms)", ms);
 	mk_oct_close(o);
+}
+
+/* A record of @n attributes "qs.big { a0: 0, a1: 1, ... }" (free()). */
+static char *big_record(int n)
+{
+	size_t cap = 32 + (size_t)n * 24, len;
+	char *r = malloc(cap);
+
+	if (!r)
+		return NULL;
+	len = (size_t)snprintf(r, cap, "qs.big {");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(r + len, cap - len, "%s a%d: %d", i ? "," : "", i, i);
+	snprintf(r + len, cap - len, " }");
+	return r;
+}
+
+/*
+ * Each refusal the server can answer comes back as the negative errno the
+ * table of <mk/octopus.h> gives its Octopus code, with the code in
+ * mk_oct_error_code() and the server's message in mk_oct_error(); the next
+ * command clears both.
+ */
+static void test_refusals(struct mk_oct *c)
+{
+	char *rec = NULL, *big = big_record(OCT_DEFAULT_MAX_TERMS + 10);
+	bool found;
+	int ret;
+
+	ret = mk_oct_get(c, "client { weight: ", &rec);
+	CHECK(refused(c, ret, -EBADMSG, OCT_ERR_PARSER_FAIL),
+	      "a malformed query: -EBADMSG, PARSER_FAIL (%d, '%s')", ret, mk_oct_error(c));
+	ret = mk_oct_set(c, "client.obj1 { weight > 100 }", MK_OCT_SET_PLAIN, NULL);
+	CHECK(refused(c, ret, -ECANCELED, OCT_ERR_CONSTRAINT_MISMATCH),
+	      "a conditional set that does not hold: -ECANCELED, CONSTRAINT_MISMATCH (%d, '%s')",
+	      ret, mk_oct_error(c));
+	ret = mk_oct_set(c, "_ { weight: 1 }", MK_OCT_SET_PLAIN, NULL);
+	CHECK(refused(c, ret, -EDESTADDRREQ, OCT_ERR_NO_RECORD_NAME),
+	      "a set without a literal name: -EDESTADDRREQ, NO_RECORD_NAME (%d, '%s')",
+	      ret, mk_oct_error(c));
+	ret = big ? mk_oct_set(c, big, MK_OCT_SET_PLAIN, NULL) : -ENOMEM;
+	CHECK(refused(c, ret, -E2BIG, OCT_ERR_QUERY_SIZE),
+	      "a record over the server's term limit: -E2BIG, QUERY_SIZE (%d, '%s')",
+	      ret, mk_oct_error(c));
+	free(big);
+	ret = mk_oct_rmtrigger(c, 987654321);
+	CHECK(refused(c, ret, -ESRCH, OCT_ERR_INVALID_ID),
+	      "removing a trigger never installed: -ESRCH, INVALID_ID (%d, '%s')",
+	      ret, mk_oct_error(c));
+	ret = mk_oct_exists(c, "client.obj1", &found);
+	CHECK(!ret && found && mk_oct_error_code(c) == 0 && !*mk_oct_error(c),
+	      "the next command that succeeds clears the code and the message (%d)",
+	      mk_oct_error_code(c));
+	CHECK(mk_oct_error_code(NULL) == 0 && !*mk_oct_error(NULL), "no connection: no error");
+}
+
+/*
+ * Timeouts are int64_t nanoseconds, as in chan, the ring and the waitset:
+ * 50 ms is 50000000 and expires as -ETIMEDOUT after at least that long; 1 ns
+ * is a timeout, not "do not wait" (a get) nor, on OCT.WAIT's millisecond
+ * wire where 0 is forever, a wait without end: it waits a whole
+ * millisecond. The events' waits take nanoseconds too.
+ */
+static void test_timeouts(const char *sock)
+{
+	struct mk_oct_event ev;
+	struct timespec t0;
+	struct mk_oct *c;
+	char *rec = NULL;
+	long us;
+	int ret;
+
+	ret = mk_oct_connect(&c, sock);
+	CHECK(!ret, "a connection of its own for the timeouts (%d)", ret);
+	if (ret)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = mk_oct_wait_for(c, "to.none", 50000000, &rec);
+	us = us_since(&t0);
+	CHECK(ret == -ETIMEDOUT && us >= 50000 && us < 5000000,
+	      "wait_for 50000000 ns: -ETIMEDOUT after %ld us (%d)", us, ret);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = mk_oct_wait_for(c, "to.none", 1, &rec);
+	us = us_since(&t0);
+	CHECK(ret == -ETIMEDOUT && us >= 1000 && us < 5000000,
+	      "wait_for 1 ns waits (1 ms on the wire): -ETIMEDOUT after %ld us (%d)", us, ret);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = mk_oct_next_event(c, 50000000, &ev);
+	us = us_since(&t0);
+	CHECK(ret == 0 && us >= 50000 && us < 5000000,
+	      "next_event 50000000 ns: none after %ld us (%d)", us, ret);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = mk_oct_dispatch(c, 30000000);
+	us = us_since(&t0);
+	CHECK(ret == 0 && us >= 30000 && us < 5000000,
+	      "dispatch 30000000 ns: none after %ld us (%d)", us, ret);
+	ret = mk_oct_dispatch(c, 1);
+	CHECK(ret == 0, "dispatch 1 ns returns (%d)", ret);
+	mk_oct_close(c);
 }
 
 int main(int argc, char **argv)
@@ -297,6 +418,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: oct_client SOCKET\n");
 		return 2;
 	}
+	/* A timeout taken in the wrong unit hangs: end it as a failure. */
+	alarm(300);
 	ret = mk_oct_connect(&c, argv[1]);
 	CHECK(!ret, "connect to %s (%d)", argv[1], ret);
 	if (ret)
@@ -316,15 +439,9 @@ int main(int argc, char **argv)
 	free(rec);
 	rec = NULL;
 	ret = mk_oct_get(c, "client.nothing", &rec);
-	CHECK(ret == OCT_ERR_NO_RECORD && *mk_oct_error(c),
-	      "a missing record: NO_RECORD (%d, '%s')", ret, mk_oct_error(c));
-	ret = mk_oct_get(c, "client { weight: ", &rec);
-	CHECK(ret == OCT_ERR_PARSER_FAIL, "a malformed query: PARSER_FAIL (%d)", ret);
-	ret = mk_oct_set(c, "client.obj1 { weight > 100 }", MK_OCT_SET_PLAIN, NULL);
-	CHECK(ret == OCT_ERR_CONSTRAINT_MISMATCH, "a conditional set that does not hold: "
-	      "CONSTRAINT_MISMATCH (%d)", ret);
-	ret = mk_oct_set(c, "_ { weight: 1 }", MK_OCT_SET_PLAIN, NULL);
-	CHECK(ret == OCT_ERR_NO_RECORD_NAME, "a set without a literal name: NO_RECORD_NAME (%d)", ret);
+	CHECK(refused(c, ret, -ENODATA, OCT_ERR_NO_RECORD),
+	      "a missing record: -ENODATA, NO_RECORD (%d, '%s')", ret, mk_oct_error(c));
+	test_refusals(c);
 
 	for (int i = 0; i < 12; i++) {
 		char r[64];
@@ -376,6 +493,7 @@ int main(int argc, char **argv)
 	test_triggers(c, eph);
 	test_pubsub(c, eph);
 	test_wait_for(c, argv[1]);
+	test_timeouts(argv[1]);
 	test_spin_within_timeout(argv[1], eph);
 	mk_oct_close(eph);
 	mk_oct_close(c);

@@ -4,13 +4,45 @@
  * in the Redis protocol. Records and queries are text in the Octopus
  * language (<mk/oct_record.h> parses and reads them).
  *
- * Errors: 0 is success; a negative errno is a failure of the connection or
- * the protocol (-ECONNREFUSED, -ENOENT no socket, -EPIPE, -EPROTO a reply
- * that makes no sense, -EOPNOTSUPP a command the server does not know,
- * -ENOMEM); a positive value is an Octopus error the server answered
- * (enum oct_err: OCT_ERR_NO_RECORD, OCT_ERR_PARSER_FAIL, ...), with the
- * server's message in mk_oct_error(). A connection is used by one thread
- * at a time.
+ * Errors, as in the rest of libmk: a call returns 0 (or the non-negative
+ * count its comment names) or a negative errno, never anything else.
+ *
+ * The connection and the protocol:
+ *   -EINVAL        bad argument (NULL, bad flags, an unknown mode)
+ *   -ENOMEM        out of memory here
+ *   -ENOENT, -ECONNREFUSED, -ENAMETOOLONG, ...  connect: no socket, nobody
+ *                  listening, a path too long (from connect(2))
+ *   -EPIPE         the server closed the connection
+ *   -EPROTO        a reply that makes no sense, or an error reply that is
+ *                  not an Octopus code (mk_oct_error() has its text)
+ *   -EOPNOTSUPP    a command the server does not know
+ *   -ETIMEDOUT     the timeout passed (mk_oct_wait_for)
+ *   others         from the system calls underneath (-ECONNRESET, ...)
+ *
+ * An Octopus error the server answered (the server refused) comes back as
+ * the errno this table gives its code, an errno no call returns for
+ * anything else once connected; mk_oct_error_code() gives the code itself
+ * and mk_oct_error() the server's message:
+ *
+ *   enum oct_err                 errno         what
+ *   OCT_ERR_NO_RECORD            -ENODATA      no record matches (not
+ *                                              -ENOENT: that is connect's
+ *                                              "no socket")
+ *   OCT_ERR_PARSER_FAIL          -EBADMSG      not valid record syntax
+ *   OCT_ERR_NO_RECORD_NAME       -EDESTADDRREQ set/del need a literal name
+ *   OCT_ERR_CONSTRAINT_MISMATCH  -ECANCELED    a conditional set/del whose
+ *                                              condition did not hold
+ *   OCT_ERR_QUERY_SIZE           -E2BIG        over a limit of the server
+ *   OCT_ERR_INVALID_ID           -ESRCH        no trigger/subscription of
+ *                                              that id
+ *   any other code (NO_MEMORY,   -EREMOTEIO    the server failed
+ *   ENGINE_FAIL, ...)                          (mk_oct_error_code() says how)
+ *
+ * Timeouts, as in chan, the ring and the waitset: int64_t nanoseconds, < 0
+ * no limit, 0 do not wait. Where the server takes milliseconds (OCT.WAIT) a
+ * timeout is rounded up, so a positive one never becomes "do not wait".
+ *
+ * A connection is used by one thread at a time.
  *
  * Records come back as text; read their values with oct_read(), the
  * scanf-like reader of <mk/oct_record.h> (%s %d %f %b).
@@ -51,8 +83,16 @@ int mk_oct_connect(struct mk_oct **out, const char *path);
 int mk_oct_connect_tcp(struct mk_oct **out, const char *host, unsigned int port);
 void mk_oct_close(struct mk_oct *c);
 
-/* The message of the last error the server answered ("" if none). */
+/*
+ * What the server answered the last command sent on @c, when it was an
+ * error: its message ("" if none) and its Octopus code (enum oct_err; 0 if
+ * none, also for an error reply that is no Octopus code: -EPROTO,
+ * -EOPNOTSUPP). Both are cleared when the next command is sent, so a
+ * non-zero code right after a call says the server refused it; a recipe
+ * keeps the error that failed it across the cleanup it does after.
+ */
 const char *mk_oct_error(const struct mk_oct *c);
+int mk_oct_error_code(const struct mk_oct *c);
 
 /* The first record matching @query, as text in *@record (free()). */
 int mk_oct_get(struct mk_oct *c, const char *query, char **record);
@@ -75,17 +115,20 @@ int mk_oct_exists(struct mk_oct *c, const char *query, bool *found);
 /*
  * Any command, as argv; the reply is valid until the next call on @c. An
  * error reply is returned as the value (type MK_RESP_ERROR), not as a
- * return code. Push events that arrive meanwhile are queued, not lost.
+ * return code, nor kept for mk_oct_error(). Push events that arrive
+ * meanwhile are queued, not lost.
  */
 int mk_oct_command(struct mk_oct *c, size_t argc, const char *const *argv,
 		   const struct mk_resp_value **reply);
 
 /*
  * The first record matching @query, as soon as one exists (OCT.WAIT):
- * @timeout_ms < 0 waits forever, 0 does not wait. -ETIMEDOUT when none
- * came in time.
+ * @timeout_ns < 0 waits forever, 0 looks once (a get), anything else waits
+ * up to that long, rounded up to whole milliseconds on the wire (1 ns waits
+ * 1 ms; more than 100 years, the server's limit, is forever). -ETIMEDOUT
+ * when none came in time (also for 0 and no match).
  */
-int mk_oct_wait_for(struct mk_oct *c, const char *query, long timeout_ms,
+int mk_oct_wait_for(struct mk_oct *c, const char *query, int64_t timeout_ns,
 		    char **record);
 
 /* Triggers ---------------------------------------------------------------
@@ -184,8 +227,9 @@ int mk_oct_watch(struct mk_oct *c, const char *query, const struct mk_oct_trigge
 		 uint64_t *tid);
 /*
  * Removes a trigger (the paper's rmtrigger). A persistent one sends a last
- * MK_OCT_EV_REMOVED event to its target first; OCT_ERR_INVALID_ID when the
- * connection has no such trigger (a one-shot one that fired is gone).
+ * MK_OCT_EV_REMOVED event to its target first; -ESRCH (OCT_ERR_INVALID_ID)
+ * when the connection has no such trigger (a one-shot one that fired is
+ * gone).
  */
 int mk_oct_rmtrigger(struct mk_oct *c, uint64_t tid);
 
@@ -196,7 +240,11 @@ int mk_oct_subscribe(struct mk_oct *c, const char *query, struct mk_oct_target t
 		     uint64_t *sid);
 /* Publications that arrived before it are still delivered. */
 int mk_oct_unsubscribe(struct mk_oct *c, uint64_t sid);
-/* Delivers @record to every matching subscription; *@delivered: how many. */
+/*
+ * Delivers @record to every matching subscription; *@delivered: how many
+ * (0 is not an error). -ESRCH (OCT_ERR_INVALID_ID) from unsubscribe when
+ * there is no such subscription.
+ */
 int mk_oct_publish(struct mk_oct *c, const char *record, size_t *delivered);
 
 /* The event loop ----------------------------------------------------------
@@ -212,18 +260,19 @@ int mk_oct_fd(const struct mk_oct *c);
 /* Events read already (with a reply) and not yet delivered. */
 bool mk_oct_pending(struct mk_oct *c);
 /*
- * Runs the handlers of the events that came, waiting up to @timeout_ms
+ * Runs the handlers of the events that came, waiting up to @timeout_ns
  * (< 0: forever; 0: only what the socket holds now) for at least one: the
  * number run, 0 after the timeout,
  * or a negative errno (-EPIPE: the server closed the connection).
  */
-int mk_oct_dispatch(struct mk_oct *c, long timeout_ms);
+int mk_oct_dispatch(struct mk_oct *c, int64_t timeout_ns);
 /*
- * The next event of an MK_OCT_QUEUE target, waiting up to @timeout_ms:
- * 1 and *@ev (valid until the next call on @c), 0 after the timeout, or a
- * negative errno. Handler events that come meanwhile stay queued.
+ * The next event of an MK_OCT_QUEUE target, waiting up to @timeout_ns
+ * (< 0: forever; 0: only what the socket holds now): 1 and *@ev (valid
+ * until the next call on @c), 0 after the timeout, or a negative errno.
+ * Handler events that come meanwhile stay queued.
  */
-int mk_oct_next_event(struct mk_oct *c, long timeout_ms, struct mk_oct_event *ev);
+int mk_oct_next_event(struct mk_oct *c, int64_t timeout_ns, struct mk_oct_event *ev);
 
 /* Recipes (libmk/octopus/recipes.c) ---------------------------------------
  *
@@ -232,7 +281,9 @@ int mk_oct_next_event(struct mk_oct *c, long timeout_ms, struct mk_oct_event *ev
  * the lock. NAME is a record name ([A-Za-z_][A-Za-z0-9_.-/]*); the records
  * live under "NAME.". Every waiter watches one record, so a change wakes
  * one process, not the herd. The structs are the caller's; free their
- * contents with the matching unlock / release / destroy.
+ * contents with the matching unlock / release / destroy. Errors as above;
+ * -ENODATA (OCT_ERR_NO_RECORD) also when our own ticket was deleted by
+ * someone else while we waited. The waits have no timeout.
  */
 struct mk_oct_lock {
 	char *mine;	/* our record while held */
