@@ -5,8 +5,8 @@
  * mutual exclusion checked in shared memory, a holder killed with SIGKILL
  * releasing the lock; double barriers: 8 processes, several rounds, nobody
  * out of enter before all entered; semaphores: never more than N inside,
- * and wake-ups counted. SCALE (default 100) shrinks the counts (the ASan
- * build). Prints TAP.
+ * and wake-ups counted; their errors as negative errnos. SCALE (default
+ * 100) shrinks the counts (the ASan build). Prints TAP.
  */
 #include <errno.h>
 #include <signal.h>
@@ -425,6 +425,83 @@ static void test_sem_herd(void)
 	mk_oct_close(c);
 }
 
+/*
+ * The recipes' errors follow the client's rule: 0 or a negative errno, a
+ * refusal as its table errno with mk_oct_error_code() and mk_oct_error()
+ * set. A ticket deleted under its owner: unlock and release say -ENODATA
+ * (NO_RECORD); a waiter whose ticket goes while it waits (and the queue
+ * is not empty when it looks again: rcp.gone.999999 stands in it) gets
+ * -ENODATA with the message saying so, kept across the cleanup that
+ * follows (whose own delete of that ticket is refused too).
+ */
+static void test_errors(void)
+{
+	struct mk_oct *c = conn(), *other = conn();
+	const char *q = "r'^rcp\\.gone\\.[0-9]+$'";
+	struct mk_oct_barrier b;
+	struct mk_oct_lock l;
+	struct mk_oct_sem s;
+	char **names;
+	size_t nn = 0;
+	pid_t pid;
+	int ret, st;
+
+	CHECK(mk_oct_lock(c, "9bad", &l) == -EINVAL && mk_oct_barrier_init(&b, "x", 0) == -EINVAL,
+	      "a bad name or count: -EINVAL");
+	ret = mk_oct_lock(c, "rcp.err", &l);
+	if (!ret)
+		ret = mk_oct_del(other, l.mine);
+	if (!ret)
+		ret = mk_oct_unlock(c, &l);
+	CHECK(ret == -ENODATA && mk_oct_error_code(c) == OCT_ERR_NO_RECORD && *mk_oct_error(c),
+	      "unlock of a ticket deleted meanwhile: -ENODATA, NO_RECORD (%d)", ret);
+	ret = mk_oct_sem_init(&s, "rcp.err.sem", 1);
+	if (!ret)
+		ret = mk_oct_sem_acquire(c, &s);
+	if (!ret)
+		ret = mk_oct_del(other, s.mine);
+	if (!ret)
+		ret = mk_oct_sem_release(c, &s);
+	mk_oct_sem_destroy(&s);
+	CHECK(ret == -ENODATA && mk_oct_error_code(c) == OCT_ERR_NO_RECORD,
+	      "release of a ticket deleted meanwhile: -ENODATA, NO_RECORD (%d)", ret);
+
+	ret = mk_oct_lock(c, "rcp.gone", &l);
+	pid = fork();
+	if (pid == 0) {
+		struct mk_oct *w = conn();
+		struct mk_oct_lock wl;
+		int r = mk_oct_lock(w, "rcp.gone", &wl);
+
+		if (r != -ENODATA || mk_oct_error_code(w) != OCT_ERR_NO_RECORD ||
+		    !strstr(mk_oct_error(w), "was deleted")) {
+			fprintf(stderr, "waiter: %d, code %d, '%s'\n", r, mk_oct_error_code(w),
+				mk_oct_error(w));
+			_exit(1);
+		}
+		mk_oct_close(w);
+		_exit(0);
+	}
+	for (int k = 0; k < 5000 && count_names(c, q) != 2; k++)
+		msleep(1);
+	if (!ret)
+		ret = mk_oct_names(other, q, &names, &nn);
+	if (!ret) {
+		ret = nn == 2 ? mk_oct_del(other, names[1]) : -EAGAIN;
+		mk_oct_free_names(names, nn);
+	}
+	if (!ret)
+		ret = mk_oct_set(other, "rcp.gone.999999 { stand: true }", MK_OCT_SET_PLAIN, NULL);
+	if (!ret)
+		ret = mk_oct_unlock(c, &l);
+	CHECK(!ret && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st),
+	      "a waiter whose ticket was deleted: -ENODATA, NO_RECORD, 'our ticket ... was "
+	      "deleted' (%d)", ret);
+	mk_oct_del(other, "rcp.gone.999999");
+	mk_oct_close(other);
+	mk_oct_close(c);
+}
+
 int main(int argc, char **argv)
 {
 	long scale = argc > 2 ? atol(argv[2]) : 100;
@@ -445,5 +522,6 @@ int main(int argc, char **argv)
 	test_barrier(scale == 100 ? 10 : 3);
 	test_sem(scale == 100 ? 30 : 8);
 	test_sem_herd();
+	test_errors();
 	return tap_done();
 }
