@@ -3,7 +3,10 @@
  * octopusd commands. The Redis subset (PING, ECHO, GET, SET, DEL, EXISTS,
  * HELLO, SELECT, CONFIG GET, COMMAND, INFO, QUIT) and the Octopus commands
  * (OCT.SET, GET, NAMES, DEL, EXISTS with their WATCH clause, OCT.WAIT,
- * WATCH, UNWATCH, PUBLISH, SUBSCRIBE, UNSUBSCRIBE) on one store.
+ * WATCH, UNWATCH, PUBLISH, SUBSCRIBE, UNSUBSCRIBE) on one store, in one
+ * table (the end of this file) that cmd_exec() searches once per command:
+ * the RESP2 push mode, the name and the arity are checked there, in that
+ * order, so a handler sees only the argument counts its entry allows.
  *
  * A plain `SET k v` stores the record `k { val: 'v' }` (the key is taken
  * as the record name byte for byte, whatever its characters; the value as
@@ -36,6 +39,7 @@ static bool arg_is(const struct mk_resp_command *cmd, size_t i, const char *s,
 }
 #define ARG_IS(cmd, i, lit) arg_is(cmd, i, lit, sizeof(lit) - 1)
 
+/* Redis's words; name as the table has it (lowercase). */
 static void w_arity(struct conn *c, const char *name)
 {
 	mk_resp_w_errorf(&c->out, "ERR",
@@ -93,14 +97,13 @@ static void name_query(struct oct_record *q, const char *name, size_t len)
 
 /* Redis subset ------------------------------------------------------- */
 
+/* GET k: arity 2. */
 static void cmd_get(struct server *s, struct conn *c,
 		    const struct mk_resp_command *cmd)
 {
-	const struct oct_record *r;
+	const struct oct_record *r =
+		store_lookup(s->st, cmd->argv[1], cmd->argvlen[1]);
 
-	if (cmd->argc != 2)
-		{ w_arity(c, "get"); return; }
-	r = store_lookup(s->st, cmd->argv[1], cmd->argvlen[1]);
 	if (!r)
 		mk_resp_w_null(&c->out);
 	else if (r->nattrs == 1 && r->attrs[0].val.type == OCT_V_STRING &&
@@ -110,6 +113,7 @@ static void cmd_get(struct server *s, struct conn *c,
 		w_record(c, r);
 }
 
+/* SET k v: arity -3 as Redis's, where more are options; none here. */
 static void cmd_set(struct server *s, struct conn *c,
 		    const struct mk_resp_command *cmd)
 {
@@ -117,12 +121,9 @@ static void cmd_set(struct server *s, struct conn *c,
 	struct oct_record r;
 	enum oct_err e;
 
-	if (cmd->argc != 3) {
-		if (cmd->argc > 3)
-			mk_resp_w_error(&c->out, "ERR",
-					"syntax error (SET takes no options here)");
-		else
-			w_arity(c, "set");
+	if (cmd->argc > 3) {
+		mk_resp_w_error(&c->out, "ERR",
+				"syntax error (SET takes no options here)");
 		return;
 	}
 	name_query(&r, cmd->argv[1], cmd->argvlen[1]);
@@ -143,14 +144,13 @@ static void cmd_set(struct server *s, struct conn *c,
 		mk_resp_w_ok(&c->out);
 }
 
+/* DEL k...: the number deleted. */
 static void cmd_del(struct server *s, struct conn *c,
 		    const struct mk_resp_command *cmd)
 {
 	struct oct_record q;
 	int64_t n = 0;
 
-	if (cmd->argc < 2)
-		{ w_arity(c, "del"); return; }
 	for (size_t i = 1; i < cmd->argc; i++) {
 		name_query(&q, cmd->argv[i], cmd->argvlen[i]);
 		n += store_del(s->st, &q) == OCT_OK;
@@ -158,49 +158,75 @@ static void cmd_del(struct server *s, struct conn *c,
 	mk_resp_w_int(&c->out, n);
 }
 
+/* EXISTS k...: how many of them exist (a key named twice counts twice). */
 static void cmd_exists(struct server *s, struct conn *c,
 		       const struct mk_resp_command *cmd)
 {
 	int64_t n = 0;
 
-	if (cmd->argc < 2)
-		{ w_arity(c, "exists"); return; }
 	for (size_t i = 1; i < cmd->argc; i++)
 		n += store_lookup(s->st, cmd->argv[i], cmd->argvlen[i]) != NULL;
 	mk_resp_w_int(&c->out, n);
 }
 
-static void cmd_hello(struct conn *c, const struct mk_resp_command *cmd)
+static void cmd_ping(struct server *s, struct conn *c,
+		     const struct mk_resp_command *cmd)
 {
-	struct mk_resp_buf *b = &c->out;
+	(void)s;
+	if (cmd->argc == 1)
+		mk_resp_w_simple(&c->out, "PONG");
+	else
+		mk_resp_w_bulk(&c->out, cmd->argv[1], cmd->argvlen[1]);
+}
+
+static void cmd_echo(struct server *s, struct conn *c,
+		     const struct mk_resp_command *cmd)
+{
+	(void)s;
+	mk_resp_w_bulk(&c->out, cmd->argv[1], cmd->argvlen[1]);
+}
+
+/*
+ * HELLO's arguments, [2|3] [AUTH user pass] [SETNAME name] (AUTH and
+ * SETNAME accepted and ignored): the protocol asked for in *proto, or
+ * false and the error reply.
+ */
+static bool hello_args(struct conn *c, const struct mk_resp_command *cmd,
+		       int *proto)
+{
 	size_t i = 1;
-	int proto = b->proto;
 
 	if (cmd->argc >= 2) {
 		if (ARG_IS(cmd, 1, "2"))
-			proto = 2;
+			*proto = 2;
 		else if (ARG_IS(cmd, 1, "3"))
-			proto = 3;
+			*proto = 3;
 		else {
-			mk_resp_w_error(b, "NOPROTO",
+			mk_resp_w_error(&c->out, "NOPROTO",
 				"unsupported protocol version");
-			return;
+			return false;
 		}
 		i = 2;
 	}
-	/* AUTH user pass / SETNAME name: accepted and ignored. */
 	while (i < cmd->argc) {
 		if (ARG_IS(cmd, i, "AUTH") && i + 2 < cmd->argc)
 			i += 3;
 		else if (ARG_IS(cmd, i, "SETNAME") && i + 1 < cmd->argc)
 			i += 2;
 		else {
-			mk_resp_w_errorf(b, "ERR",
+			mk_resp_w_errorf(&c->out, "ERR",
 				"Syntax error in HELLO option '%s'", cmd->argv[i]);
-			return;
+			return false;
 		}
 	}
-	b->proto = proto;
+	return true;
+}
+
+/* HELLO's reply, a map in the protocol just chosen. */
+static void w_hello(struct conn *c)
+{
+	struct mk_resp_buf *b = &c->out;
+
 	mk_resp_w_map(b, 7);
 	mk_resp_w_bulk_str(b, "server");
 	mk_resp_w_bulk_str(b, "octopusd");
@@ -216,6 +242,28 @@ static void cmd_hello(struct conn *c, const struct mk_resp_command *cmd)
 	mk_resp_w_bulk_str(b, "master");
 	mk_resp_w_bulk_str(b, "modules");
 	mk_resp_w_array(b, 0);
+}
+
+static void cmd_hello(struct server *s, struct conn *c,
+		      const struct mk_resp_command *cmd)
+{
+	int proto = c->out.proto;
+
+	(void)s;
+	if (!hello_args(c, cmd, &proto))
+		return;
+	c->out.proto = proto;
+	w_hello(c);
+}
+
+static void cmd_select(struct server *s, struct conn *c,
+		       const struct mk_resp_command *cmd)
+{
+	(void)s;
+	if (ARG_IS(cmd, 1, "0"))
+		mk_resp_w_ok(&c->out);
+	else
+		mk_resp_w_error(&c->out, "ERR", "DB index is out of range");
 }
 
 /*
@@ -243,6 +291,26 @@ static void cmd_config_get(struct conn *c, const struct mk_resp_command *cmd)
 			}
 }
 
+/* CONFIG: arity -1, so that a bare CONFIG gets this error, as before. */
+static void cmd_config(struct server *s, struct conn *c,
+		       const struct mk_resp_command *cmd)
+{
+	(void)s;
+	if (cmd->argc >= 3 && ARG_IS(cmd, 1, "GET"))
+		cmd_config_get(c, cmd);
+	else
+		mk_resp_w_error(&c->out, "ERR", "only CONFIG GET is supported");
+}
+
+static void cmd_quit(struct server *s, struct conn *c,
+		     const struct mk_resp_command *cmd)
+{
+	(void)s;
+	(void)cmd;
+	mk_resp_w_ok(&c->out);
+	c->closing = true;
+}
+
 /* Octopus commands ----------------------------------------------------- */
 
 /* ON_SET, ON_DEL or ON_SET,ON_DEL (any case) in argv[i]; 0 if not. */
@@ -265,12 +333,6 @@ static unsigned int parse_modes(const struct mk_resp_command *cmd, size_t i)
 		p += n + (comma != NULL);
 	}
 	return modes;
-}
-
-static void w_modes_err(struct conn *c)
-{
-	mk_resp_w_error(&c->out, "ERR",
-			"modes are ON_SET, ON_DEL or ON_SET,ON_DEL");
 }
 
 /* An error making a trigger or subscription from a query that parsed. */
@@ -314,6 +376,30 @@ struct wclause {
 	enum oct_err cond;
 };
 
+/* The condition after IF, at argv[i]: OK or a code's name. */
+static bool parse_wclause_cond(struct conn *c, const struct mk_resp_command *cmd,
+			       size_t i, struct wclause *w)
+{
+	if (i == cmd->argc) {
+		mk_resp_w_error(&c->out, "ERR",
+			"syntax error: IF needs a condition: OK or an error code such as NO_RECORD");
+		return false;
+	}
+	for (int e = 0; e < OCT_ERR_COUNT; e++) {
+		const char *n = oct_err_name((enum oct_err)e);
+
+		if (n && arg_is(cmd, i, n, strlen(n))) {
+			w->any = false;
+			w->cond = (enum oct_err)e;
+			return true;
+		}
+	}
+	mk_resp_w_errorf(&c->out, "ERR",
+		"syntax error: unknown condition '%.64s' after IF (OK or an error code such as NO_RECORD)",
+		cmd->argv[i]);
+	return false;
+}
+
 /* Parses argv[i...] (nothing, or a clause); on error writes the reply. */
 static bool parse_wclause(struct conn *c, const struct mk_resp_command *cmd,
 			  size_t i, const char *name, struct wclause *w)
@@ -340,26 +426,8 @@ static bool parse_wclause(struct conn *c, const struct mk_resp_command *cmd,
 		i++;
 	}
 	if (i < cmd->argc && ARG_IS(cmd, i, "IF")) {
-		if (++i == cmd->argc) {
-			mk_resp_w_error(&c->out, "ERR",
-				"syntax error: IF needs a condition: OK or an error code such as NO_RECORD");
+		if (!parse_wclause_cond(c, cmd, ++i, w))
 			return false;
-		}
-		for (int e = 0; e < OCT_ERR_COUNT; e++) {
-			const char *n = oct_err_name((enum oct_err)e);
-
-			if (n && arg_is(cmd, i, n, strlen(n))) {
-				w->any = false;
-				w->cond = (enum oct_err)e;
-				break;
-			}
-		}
-		if (w->any) {
-			mk_resp_w_errorf(&c->out, "ERR",
-				"syntax error: unknown condition '%.64s' after IF (OK or an error code such as NO_RECORD)",
-				cmd->argv[i]);
-			return false;
-		}
 		i++;
 	}
 	if (i < cmd->argc) {
@@ -388,42 +456,29 @@ static void reply_begin(struct conn *c, bool wrap)
 }
 
 /*
- * Runs op on argv[1] with the WATCH clause at argv[clause...]. Without a
- * clause the reply is op's; with one, [op's reply, :id or null]. The
- * trigger is compiled before the operation and installed right after it,
- * in the same command: no set or del comes between.
+ * op on q with the clause w: [op's reply, :id or null]. The trigger is
+ * compiled before the operation and installed right after it, in the
+ * same command: no set or del comes between. Takes q.
  */
-static void run_op(struct server *s, struct conn *c,
-		   const struct mk_resp_command *cmd, size_t clause,
-		   const char *name, op_fn op, unsigned int flags)
+static void run_op_watched(struct server *s, struct conn *c,
+			   struct oct_record *q, const struct wclause *w,
+			   op_fn op, unsigned int flags)
 {
-	struct oct_record *q;
 	struct trigger *t;
-	struct wclause w;
 	enum oct_err e;
 	uint64_t id;
 
-	if (!parse_wclause(c, cmd, clause, name, &w))
-		return;
-	q = parse_arg(c, cmd, 1);
-	if (!q)
-		return;
-	if (!w.present) {
-		op(s, c, q, flags, false);
-		oct_record_free(q);
-		return;
-	}
 	if (!watch_quota(s, c)) {
 		oct_record_free(q);
 		return;
 	}
-	t = trigger_new(c, q, w.modes, w.persist, &e);
+	t = trigger_new(c, q, w->modes, w->persist, &e);
 	if (!t) {
 		w_watch_err(c, e);
 		return;
 	}
 	e = op(s, c, trigger_query(t), flags, true);
-	if (!w.any && e != w.cond) {
+	if (!w->any && e != w->cond) {
 		trigger_discard(t);
 		mk_resp_w_null(&c->out);
 		return;
@@ -433,6 +488,30 @@ static void run_op(struct server *s, struct conn *c,
 		w_oct_err(c, e);
 	else
 		mk_resp_w_int(&c->out, (int64_t)id);
+}
+
+/*
+ * Runs op on argv[1] with the WATCH clause at argv[clause...]; name is
+ * for the syntax error. Without a clause the reply is op's.
+ */
+static void run_op(struct server *s, struct conn *c,
+		   const struct mk_resp_command *cmd, size_t clause,
+		   const char *name, op_fn op, unsigned int flags)
+{
+	struct oct_record *q;
+	struct wclause w;
+
+	if (!parse_wclause(c, cmd, clause, name, &w))
+		return;
+	q = parse_arg(c, cmd, 1);
+	if (!q)
+		return;
+	if (w.present) {
+		run_op_watched(s, c, q, &w, op, flags);
+		return;
+	}
+	op(s, c, q, flags, false);
+	oct_record_free(q);
 }
 
 #define OCT_SET_GET	0x100u	/* beside STORE_SET_* */
@@ -457,14 +536,13 @@ static enum oct_err op_set(struct server *s, struct conn *c,
 	return e;
 }
 
+/* OCT.SET record [SEQ] [EPHEMERAL] [GET] [clause] */
 static void cmd_oct_set(struct server *s, struct conn *c,
 			const struct mk_resp_command *cmd)
 {
 	unsigned int flags = 0;
 	size_t i;
 
-	if (cmd->argc < 2)
-		{ w_arity(c, "oct.set"); return; }
 	for (i = 2; i < cmd->argc && !ARG_IS(cmd, i, "WATCH"); i++) {
 		if (ARG_IS(cmd, i, "SEQ"))
 			flags |= STORE_SET_SEQ;
@@ -549,13 +627,53 @@ static enum oct_err op_exists(struct server *s, struct conn *c,
 	return e;
 }
 
-static void cmd_oct_query(struct server *s, struct conn *c,
-			  const struct mk_resp_command *cmd, const char *name,
-			  op_fn op)
+/* OCT.GET, NAMES, DEL, EXISTS: query [clause]. The syntax errors name
+ * them in lowercase (OCT.SET's in uppercase), as they always have. */
+static void cmd_oct_get(struct server *s, struct conn *c,
+			const struct mk_resp_command *cmd)
 {
-	if (cmd->argc < 2)
-		{ w_arity(c, name); return; }
-	run_op(s, c, cmd, 2, name, op, 0);
+	run_op(s, c, cmd, 2, "oct.get", op_get, 0);
+}
+
+static void cmd_oct_names(struct server *s, struct conn *c,
+			  const struct mk_resp_command *cmd)
+{
+	run_op(s, c, cmd, 2, "oct.names", op_names, 0);
+}
+
+static void cmd_oct_del(struct server *s, struct conn *c,
+			const struct mk_resp_command *cmd)
+{
+	run_op(s, c, cmd, 2, "oct.del", op_del, 0);
+}
+
+static void cmd_oct_exists(struct server *s, struct conn *c,
+			   const struct mk_resp_command *cmd)
+{
+	run_op(s, c, cmd, 2, "oct.exists", op_exists, 0);
+}
+
+/* OCT.WAIT's timeout-ms at argv[2], if any, as a deadline (0: none). */
+static bool parse_wait_deadline(struct conn *c,
+				const struct mk_resp_command *cmd,
+				uint64_t *deadline)
+{
+	char *end;
+	long long ms;
+
+	*deadline = 0;
+	if (cmd->argc < 3)
+		return true;
+	ms = strtoll(cmd->argv[2], &end, 10);
+	if (*end || end == cmd->argv[2] || ms < 0 ||
+	    ms > 100LL * 365 * 24 * 3600 * 1000) {
+		mk_resp_w_error(&c->out, "ERR",
+				"timeout is not an integer or out of range");
+		return false;
+	}
+	if (ms)
+		*deadline = server_now_ns() + (uint64_t)ms * 1000000u;
+	return true;
 }
 
 /*
@@ -568,26 +686,11 @@ static void cmd_oct_wait(struct server *s, struct conn *c,
 {
 	const struct oct_record *r;
 	struct oct_record *q;
-	uint64_t deadline = 0;
+	uint64_t deadline;
 	enum oct_err e;
 
-	if (cmd->argc != 2 && cmd->argc != 3) {
-		w_arity(c, "oct.wait");
+	if (!parse_wait_deadline(c, cmd, &deadline))
 		return;
-	}
-	if (cmd->argc == 3) {
-		char *end;
-		long long ms = strtoll(cmd->argv[2], &end, 10);
-
-		if (*end || end == cmd->argv[2] || ms < 0 ||
-		    ms > 100LL * 365 * 24 * 3600 * 1000) {
-			mk_resp_w_error(&c->out, "ERR",
-					"timeout is not an integer or out of range");
-			return;
-		}
-		if (ms)
-			deadline = server_now_ns() + (uint64_t)ms * 1000000u;
-	}
 	q = parse_arg(c, cmd, 1);
 	if (!q)
 		return;
@@ -605,36 +708,38 @@ static void cmd_oct_wait(struct server *s, struct conn *c,
 		w_record(c, r);
 }
 
+/* OCT.WATCH's modes and [PERSIST] (argv[2], argv[3]); else the error. */
+static bool parse_watch_opts(struct conn *c, const struct mk_resp_command *cmd,
+			     unsigned int *modes, bool *persist)
+{
+	*modes = parse_modes(cmd, 2);
+	if (!*modes) {
+		mk_resp_w_error(&c->out, "ERR",
+				"modes are ON_SET, ON_DEL or ON_SET,ON_DEL");
+		return false;
+	}
+	*persist = cmd->argc == 4;
+	if (*persist && !ARG_IS(cmd, 3, "PERSIST")) {
+		mk_resp_w_errorf(&c->out, "ERR",
+				 "syntax error: unknown OCT.WATCH option '%.64s'",
+				 cmd->argv[3]);
+		return false;
+	}
+	return true;
+}
+
 /* OCT.WATCH query ON_SET|ON_DEL|ON_SET,ON_DEL [PERSIST] -> :id */
 static void cmd_oct_watch(struct server *s, struct conn *c,
 			  const struct mk_resp_command *cmd)
 {
 	unsigned int modes;
-	bool persist = false;
+	bool persist;
 	struct oct_record *q;
 	struct trigger *t;
 	uint64_t id;
 	enum oct_err e;
 
-	if (cmd->argc != 3 && cmd->argc != 4) {
-		w_arity(c, "oct.watch");
-		return;
-	}
-	modes = parse_modes(cmd, 2);
-	if (!modes) {
-		w_modes_err(c);
-		return;
-	}
-	if (cmd->argc == 4) {
-		if (!ARG_IS(cmd, 3, "PERSIST")) {
-			mk_resp_w_errorf(&c->out, "ERR",
-					 "syntax error: unknown OCT.WATCH option '%.64s'",
-					 cmd->argv[3]);
-			return;
-		}
-		persist = true;
-	}
-	if (!watch_quota(s, c))
+	if (!parse_watch_opts(c, cmd, &modes, &persist) || !watch_quota(s, c))
 		return;
 	q = parse_arg(c, cmd, 1);
 	if (!q)
@@ -667,10 +772,6 @@ static void cmd_oct_unwatch(struct server *s, struct conn *c,
 {
 	uint64_t id;
 
-	if (cmd->argc != 2) {
-		w_arity(c, "oct.unwatch");
-		return;
-	}
 	if (!parse_id(c, cmd, &id))
 		return;
 	if (!trigger_remove(s, c, id))
@@ -687,10 +788,6 @@ static void cmd_oct_subscribe(struct server *s, struct conn *c,
 	uint64_t id;
 	enum oct_err e;
 
-	if (cmd->argc != 2) {
-		w_arity(c, "oct.subscribe");
-		return;
-	}
 	if (!watch_quota(s, c))
 		return;
 	q = parse_arg(c, cmd, 1);
@@ -708,10 +805,6 @@ static void cmd_oct_unsubscribe(struct server *s, struct conn *c,
 {
 	uint64_t id;
 
-	if (cmd->argc != 2) {
-		w_arity(c, "oct.unsubscribe");
-		return;
-	}
 	if (!parse_id(c, cmd, &id))
 		return;
 	if (!sub_remove(s, c, id))
@@ -724,13 +817,8 @@ static void cmd_oct_unsubscribe(struct server *s, struct conn *c,
 static void cmd_oct_publish(struct server *s, struct conn *c,
 			    const struct mk_resp_command *cmd)
 {
-	struct oct_record *rec;
+	struct oct_record *rec = parse_arg(c, cmd, 1);
 
-	if (cmd->argc != 2) {
-		w_arity(c, "oct.publish");
-		return;
-	}
-	rec = parse_arg(c, cmd, 1);
 	if (!rec)
 		return;
 	if (rec->name_kind != OCT_NAME_LITERAL)
@@ -747,15 +835,18 @@ static void cmd_oct_publish(struct server *s, struct conn *c,
 /*
  * INFO [section]: Redis's format (# Section, key:value lines); the
  * octopus section counts what the watch index visits, which the tests
- * use to check that it visits only candidates.
+ * use to check that it visits only candidates. Every section, whatever
+ * is asked.
  */
-static void cmd_info(struct server *s, struct conn *c)
+static void cmd_info(struct server *s, struct conn *c,
+		     const struct mk_resp_command *cmd)
 {
 	struct store_stats st;
 	char *txt = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&txt, &len);
 
+	(void)cmd;
 	if (!f) {
 		w_oct_err(c, OCT_ERR_NO_MEMORY);
 		return;
@@ -782,106 +873,188 @@ static void cmd_info(struct server *s, struct conn *c)
 	free(txt);
 }
 
+/* The table ------------------------------------------------------------- */
+
+static void cmd_command(struct server *s, struct conn *c,
+			const struct mk_resp_command *cmd);
+
+/*
+ * Sorted by name, bytewise ('.' before letters), for cmd_lookup()'s
+ * binary search: 23 names, at most 5 comparisons, no hash to keep in
+ * step with the table. tests/integration/octopusd_commands.t sends every
+ * name COMMAND LIST gives and fails on one the search misses.
+ */
+static const struct cmd_def cmd_table[] = {
+	/* name, handler, arity, max argc, flags, first key, last key, step */
+	{ "command", cmd_command, -1, 0, 0, 0, 0, 0 },
+	{ "config", cmd_config, -1, 0, CMD_ADMIN, 0, 0, 0 },
+	{ "del", cmd_del, -2, 0, CMD_WRITE, 1, -1, 1 },
+	{ "echo", cmd_echo, 2, 0, 0, 0, 0, 0 },
+	{ "exists", cmd_exists, -2, 0, CMD_READONLY, 1, -1, 1 },
+	{ "get", cmd_get, 2, 0, CMD_READONLY, 1, 1, 1 },
+	{ "hello", cmd_hello, -1, 0, CMD_PUSH_OK, 0, 0, 0 },
+	{ "info", cmd_info, -1, 0, 0, 0, 0, 0 },
+	{ "oct.del", cmd_oct_del, -2, 0, CMD_WRITE, 0, 0, 0 },
+	{ "oct.exists", cmd_oct_exists, -2, 0, CMD_READONLY, 0, 0, 0 },
+	{ "oct.get", cmd_oct_get, -2, 0, CMD_READONLY, 0, 0, 0 },
+	{ "oct.names", cmd_oct_names, -2, 0, CMD_READONLY, 0, 0, 0 },
+	{ "oct.publish", cmd_oct_publish, 2, 0, CMD_PUBSUB, 0, 0, 0 },
+	{ "oct.set", cmd_oct_set, -2, 0, CMD_WRITE, 0, 0, 0 },
+	{ "oct.subscribe", cmd_oct_subscribe, 2, 0,
+	  CMD_PUBSUB | CMD_PUSH_OK, 0, 0, 0 },
+	{ "oct.unsubscribe", cmd_oct_unsubscribe, 2, 0,
+	  CMD_PUBSUB | CMD_PUSH_OK, 0, 0, 0 },
+	{ "oct.unwatch", cmd_oct_unwatch, 2, 0,
+	  CMD_PUBSUB | CMD_PUSH_OK, 0, 0, 0 },
+	{ "oct.wait", cmd_oct_wait, -2, 3, CMD_READONLY | CMD_BLOCKING, 0, 0, 0 },
+	{ "oct.watch", cmd_oct_watch, -3, 4, CMD_PUBSUB | CMD_PUSH_OK, 0, 0, 0 },
+	{ "ping", cmd_ping, -1, 2, CMD_PUSH_OK, 0, 0, 0 },
+	{ "quit", cmd_quit, -1, 0, CMD_PUSH_OK, 0, 0, 0 },
+	{ "select", cmd_select, 2, 0, 0, 0, 0, 0 },
+	{ "set", cmd_set, -3, 0, CMD_WRITE, 1, 1, 1 },
+};
+#define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
+#define CMD_NAME_MAX 15		/* "oct.unsubscribe" */
+
+/* The names of enum cmd_flags, in bit order, as COMMAND INFO gives them. */
+static const char *const cmd_flag_names[] = {
+	"write", "readonly", "admin", "pubsub", "blocking", "push_ok",
+};
+
+struct cmd_key {
+	const char *p;		/* lowercase */
+	size_t len;
+};
+
+static int cmd_key_cmp(const void *key, const void *ent)
+{
+	const struct cmd_key *k = key;
+	const char *name = ((const struct cmd_def *)ent)->name;
+	size_t n = strlen(name);
+	int r = memcmp(k->p, name, k->len < n ? k->len : n);
+
+	return r ? r : (k->len > n) - (k->len < n);
+}
+
+const struct cmd_def *cmd_lookup(const char *name, size_t len)
+{
+	char low[CMD_NAME_MAX];
+	struct cmd_key k = { low, len };
+
+	if (len > CMD_NAME_MAX)
+		return NULL;
+	/* ASCII only, whatever the locale: "GET" and "get", not "GET" and
+	 * a Turkish dotless i. */
+	for (size_t i = 0; i < len; i++)
+		low[i] = name[i] >= 'A' && name[i] <= 'Z' ?
+			 (char)(name[i] - 'A' + 'a') : name[i];
+	return bsearch(&k, cmd_table, NCMDS, sizeof(cmd_table[0]), cmd_key_cmp);
+}
+
+bool cmd_arity_ok(const struct cmd_def *d, size_t argc)
+{
+	if (d->arity > 0)
+		return argc == (size_t)d->arity;
+	return argc >= (size_t)-d->arity && (!d->max_argc || argc <= d->max_argc);
+}
+
+/* COMMAND INFO's entry for d: Redis's first six fields (name, arity,
+ * flags, first key, last key, step), what clients before Redis 7 read
+ * and Redis 7's clients read first. */
+static void w_command_info(struct conn *c, const struct cmd_def *d)
+{
+	size_t nflags = 0;
+
+	for (size_t i = 0; i < sizeof(cmd_flag_names) / sizeof(cmd_flag_names[0]); i++)
+		nflags += (d->flags >> i) & 1;
+	mk_resp_w_array(&c->out, 6);
+	mk_resp_w_bulk_str(&c->out, d->name);
+	mk_resp_w_int(&c->out, d->arity);
+	mk_resp_w_set(&c->out, nflags);
+	for (size_t i = 0; i < sizeof(cmd_flag_names) / sizeof(cmd_flag_names[0]); i++)
+		if ((d->flags >> i) & 1)
+			mk_resp_w_simple(&c->out, cmd_flag_names[i]);
+	mk_resp_w_int(&c->out, d->first_key);
+	mk_resp_w_int(&c->out, d->last_key);
+	mk_resp_w_int(&c->out, d->key_step);
+}
+
+/* COMMAND INFO [name...]: each name's entry or a null; no names: all. */
+static void cmd_command_info(struct conn *c, const struct mk_resp_command *cmd)
+{
+	if (cmd->argc <= 2) {
+		mk_resp_w_array(&c->out, NCMDS);
+		for (size_t i = 0; i < NCMDS; i++)
+			w_command_info(c, &cmd_table[i]);
+		return;
+	}
+	mk_resp_w_array(&c->out, cmd->argc - 2);
+	for (size_t i = 2; i < cmd->argc; i++) {
+		const struct cmd_def *d = cmd_lookup(cmd->argv[i], cmd->argvlen[i]);
+
+		if (d)
+			w_command_info(c, d);
+		else
+			mk_resp_w_null(&c->out);
+	}
+}
+
+/*
+ * COMMAND (every entry), COMMAND COUNT, COMMAND INFO [name...] and
+ * COMMAND LIST, from the table, as Redis answers them. Any other
+ * subcommand (DOCS, which redis-cli asks at start) gets the empty array
+ * every COMMAND got before the table answered it.
+ */
+static void cmd_command(struct server *s, struct conn *c,
+			const struct mk_resp_command *cmd)
+{
+	(void)s;
+	if (cmd->argc == 1 || ARG_IS(cmd, 1, "INFO")) {
+		cmd_command_info(c, cmd);
+	} else if (ARG_IS(cmd, 1, "COUNT") || ARG_IS(cmd, 1, "LIST")) {
+		bool count = ARG_IS(cmd, 1, "COUNT");
+
+		if (cmd->argc != 2) {
+			w_arity(c, count ? "command|count" : "command|list");
+		} else if (count) {
+			mk_resp_w_int(&c->out, (int64_t)NCMDS);
+		} else {
+			mk_resp_w_array(&c->out, NCMDS);
+			for (size_t i = 0; i < NCMDS; i++)
+				mk_resp_w_bulk_str(&c->out, cmd_table[i].name);
+		}
+	} else {
+		mk_resp_w_array(&c->out, 0);
+	}
+}
+
 /* Dispatch ------------------------------------------------------------- */
+
+/*
+ * A RESP2 connection with triggers or subscriptions is in a
+ * subscribe-like mode: its events arrive as arrays, so only the commands
+ * flagged CMD_PUSH_OK, whose replies cannot be confused with them, run.
+ * An unknown command gets this error too, as it always has.
+ */
+static bool push_mode_refuses(struct conn *c, const struct cmd_def *d)
+{
+	return (c->triggers || c->subs) && c->out.proto == 2 &&
+	       !(d && (d->flags & CMD_PUSH_OK));
+}
 
 void cmd_exec(struct server *s, struct conn *c, const struct mk_resp_command *cmd)
 {
-	struct mk_resp_buf *b = &c->out;
+	const struct cmd_def *d = cmd_lookup(cmd->argv[0], cmd->argvlen[0]);
 
-	/* RESP2 watchers and subscribers are in a subscribe-like mode:
-	 * events arrive as arrays, so only commands that cannot be confused
-	 * with them run. */
-	if ((c->triggers || c->subs) && b->proto == 2 &&
-	    !ARG_IS(cmd, 0, "OCT.WATCH") && !ARG_IS(cmd, 0, "OCT.UNWATCH") &&
-	    !ARG_IS(cmd, 0, "OCT.SUBSCRIBE") &&
-	    !ARG_IS(cmd, 0, "OCT.UNSUBSCRIBE") && !ARG_IS(cmd, 0, "PING") &&
-	    !ARG_IS(cmd, 0, "QUIT") && !ARG_IS(cmd, 0, "HELLO")) {
-		mk_resp_w_errorf(b, "ERR",
+	if (push_mode_refuses(c, d))
+		mk_resp_w_errorf(&c->out, "ERR",
 			"Can't execute '%.64s': only OCT.WATCH / OCT.UNWATCH / OCT.SUBSCRIBE / OCT.UNSUBSCRIBE / PING / QUIT / HELLO are allowed in this context (RESP2 with triggers or subscriptions; use HELLO 3)",
 			cmd->argv[0]);
-		return;
-	}
-	/* The hot pair first. */
-	if (ARG_IS(cmd, 0, "GET"))
-		{ cmd_get(s, c, cmd); return; }
-	if (ARG_IS(cmd, 0, "SET"))
-		{ cmd_set(s, c, cmd); return; }
-	if (ARG_IS(cmd, 0, "PING")) {
-		if (cmd->argc == 1)
-			mk_resp_w_simple(b, "PONG");
-		else if (cmd->argc == 2)
-			mk_resp_w_bulk(b, cmd->argv[1], cmd->argvlen[1]);
-		else
-			w_arity(c, "ping");
-		return;
-	}
-	if (ARG_IS(cmd, 0, "OCT.SET"))
-		{ cmd_oct_set(s, c, cmd); return; }
-	if (ARG_IS(cmd, 0, "OCT.GET"))
-		{ cmd_oct_query(s, c, cmd, "oct.get", op_get); return; }
-	if (ARG_IS(cmd, 0, "OCT.NAMES"))
-		{ cmd_oct_query(s, c, cmd, "oct.names", op_names); return; }
-	if (ARG_IS(cmd, 0, "OCT.WAIT")) {
-		cmd_oct_wait(s, c, cmd);
-		return;
-	}
-	if (ARG_IS(cmd, 0, "OCT.WATCH")) {
-		cmd_oct_watch(s, c, cmd);
-		return;
-	}
-	if (ARG_IS(cmd, 0, "OCT.UNWATCH")) {
-		cmd_oct_unwatch(s, c, cmd);
-		return;
-	}
-	if (ARG_IS(cmd, 0, "OCT.DEL"))
-		{ cmd_oct_query(s, c, cmd, "oct.del", op_del); return; }
-	if (ARG_IS(cmd, 0, "OCT.EXISTS"))
-		{ cmd_oct_query(s, c, cmd, "oct.exists", op_exists); return; }
-	if (ARG_IS(cmd, 0, "OCT.PUBLISH"))
-		{ cmd_oct_publish(s, c, cmd); return; }
-	if (ARG_IS(cmd, 0, "OCT.SUBSCRIBE"))
-		{ cmd_oct_subscribe(s, c, cmd); return; }
-	if (ARG_IS(cmd, 0, "OCT.UNSUBSCRIBE"))
-		{ cmd_oct_unsubscribe(s, c, cmd); return; }
-	if (ARG_IS(cmd, 0, "INFO"))
-		{ cmd_info(s, c); return; }
-	if (ARG_IS(cmd, 0, "DEL"))
-		{ cmd_del(s, c, cmd); return; }
-	if (ARG_IS(cmd, 0, "EXISTS"))
-		{ cmd_exists(s, c, cmd); return; }
-	if (ARG_IS(cmd, 0, "ECHO")) {
-		if (cmd->argc != 2)
-			{ w_arity(c, "echo"); return; }
-		mk_resp_w_bulk(b, cmd->argv[1], cmd->argvlen[1]);
-		return;
-	}
-	if (ARG_IS(cmd, 0, "HELLO"))
-		{ cmd_hello(c, cmd); return; }
-	if (ARG_IS(cmd, 0, "SELECT")) {
-		if (cmd->argc != 2)
-			{ w_arity(c, "select"); return; }
-		if (ARG_IS(cmd, 1, "0"))
-			mk_resp_w_ok(b);
-		else
-			mk_resp_w_error(b, "ERR", "DB index is out of range");
-		return;
-	}
-	if (ARG_IS(cmd, 0, "CONFIG")) {
-		if (cmd->argc >= 3 && ARG_IS(cmd, 1, "GET")) {
-			cmd_config_get(c, cmd);
-			return;
-		}
-		mk_resp_w_error(b, "ERR", "only CONFIG GET is supported");
-		return;
-	}
-	if (ARG_IS(cmd, 0, "COMMAND")) {
-		mk_resp_w_array(b, 0);
-		return;
-	}
-	if (ARG_IS(cmd, 0, "QUIT")) {
-		mk_resp_w_ok(b);
-		c->closing = true;
-		return;
-	}
-	mk_resp_w_errorf(b, "ERR", "unknown command '%.128s'", cmd->argv[0]);
+	else if (!d)
+		mk_resp_w_errorf(&c->out, "ERR", "unknown command '%.128s'",
+				 cmd->argv[0]);
+	else if (!cmd_arity_ok(d, cmd->argc))
+		w_arity(c, d->name);
+	else
+		d->proc(s, c, cmd);
 }

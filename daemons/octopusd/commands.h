@@ -1,13 +1,59 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * octopusd commands: the Redis subset and the Octopus commands (README.md).
+ * octopusd commands: the Redis subset and the Octopus commands (README.md),
+ * in one table, Redis's model (src/server.c's command table and
+ * lookupCommand): each command has a name, a handler, an arity and
+ * flags; cmd_exec() looks the name up once and checks the arity and the
+ * flags in one place before the handler runs.
  */
 #ifndef OCTOPUSD_COMMANDS_H
 #define OCTOPUSD_COMMANDS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <mk/resp.h>
 
 #include "server.h"
+
+/* What a command is; COMMAND INFO lists them by the names in brackets. */
+enum cmd_flags {
+	CMD_WRITE	= 1u << 0,	/* [write] changes the store */
+	CMD_READONLY	= 1u << 1,	/* [readonly] reads it, changes nothing */
+	CMD_ADMIN	= 1u << 2,	/* [admin] the server's configuration */
+	CMD_PUBSUB	= 1u << 3,	/* [pubsub] triggers, publish/subscribe */
+	CMD_BLOCKING	= 1u << 4,	/* [blocking] may hold the connection */
+	/* [push_ok] runs on a RESP2 connection with triggers or
+	 * subscriptions, whose events come as arrays: only commands whose
+	 * replies cannot be taken for events. */
+	CMD_PUSH_OK	= 1u << 5,
+};
+
+typedef void cmd_proc(struct server *s, struct conn *c,
+		      const struct mk_resp_command *cmd);
+
+struct cmd_def {
+	const char *name;	/* lowercase, as COMMAND and errors show it */
+	cmd_proc *proc;		/* runs once the arity has been checked */
+	/*
+	 * Redis's rule: N > 0, exactly N arguments (the name included);
+	 * -N, at least N. max_argc, when not 0, also bounds a -N command
+	 * from above (PING [msg]: -1, at most 2), so that a command with
+	 * optional arguments needs no check of its own.
+	 */
+	int arity;
+	unsigned int max_argc;
+	unsigned int flags;	/* enum cmd_flags */
+	/* Where the keys are, as COMMAND INFO says (Redis's first key,
+	 * last key, step; 0 0 0 for none: queries are not keys). */
+	int first_key, last_key, key_step;
+};
+
+/* The command called name (len bytes, any case); NULL if none. */
+const struct cmd_def *cmd_lookup(const char *name, size_t len);
+
+/* Does argc (the name included) fit d's arity? */
+bool cmd_arity_ok(const struct cmd_def *d, size_t argc);
 
 /* Executes one command, appending its reply to c->out. May set
  * c->closing (QUIT). */
