@@ -115,6 +115,9 @@
 extern "C" {
 #endif
 
+/* The public API: exported from libmk.so (libmk/libmk.map). */
+#pragma GCC visibility push(default)
+
 struct mk_mbox;
 struct mk_chan;
 
@@ -364,6 +367,8 @@ struct mk_chan_wire_rep {
 
 /* The mailbox socket's abstract name for @alias (without the leading NUL). */
 #define MK_CHAN_SOCK_FMT		"mk/mbox/%016" PRIx64
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,9 @@
 extern "C" {
 #endif
 
+/* The public API: exported from libmk.so (libmk/libmk.map). */
+#pragma GCC visibility push(default)
+
 /* The kernel modules of mk. */
 enum mk_module {
 	MK_MODULE_MKCHAN,
@@ -35,6 +38,8 @@ const char *mk_module_name(enum mk_module module);
  * unknown module.
  */
 int mk_module_info(enum mk_module module, struct mk_module_info *info);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -61,6 +61,9 @@
 extern "C" {
 #endif
 
+/* The public API: exported from libmk.so (libmk/libmk.map). */
+#pragma GCC visibility push(default)
+
 struct mk_oct;
 
 /* How a set stores its record: a distinct type from anything else. */
@@ -323,6 +326,8 @@ int mk_oct_sem_init(struct mk_oct_sem *s, const char *name, unsigned int permits
 int mk_oct_sem_acquire(struct mk_oct *c, struct mk_oct_sem *s);
 int mk_oct_sem_release(struct mk_oct *c, struct mk_oct_sem *s);
 void mk_oct_sem_destroy(struct mk_oct_sem *s);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -69,6 +69,9 @@
 extern "C" {
 #endif
 
+/* The public API: exported from libmk.so (libmk/libmk.map). */
+#pragma GCC visibility push(default)
+
 /* The type byte of each RESP type. */
 enum mk_resp_type {
 	MK_RESP_SIMPLE = '+',
@@ -223,6 +226,8 @@ int mk_resp_w_commandv(struct mk_resp_buf *b, const char *arg0, ...)
 	__attribute__((sentinel));
 /* A parsed value back in the wire format (RESP3 types as b->proto allows). */
 int mk_resp_w_value(struct mk_resp_buf *b, const struct mk_resp_value *v);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,9 @@
 extern "C" {
 #endif
 
+/* The public API: exported from libmk.so (libmk/libmk.map). */
+#pragma GCC visibility push(default)
+
 struct mk_ring_slot;
 struct mk_ring_cons;
 
@@ -247,6 +250,8 @@ void mk_ring_rx_set_credit_waker(struct mk_ring_rx *rx, void (*wake)(void *arg),
  * announced it: for a consumer that goes away.
  */
 void mk_ring_kick_credits(struct mk_ring_rx *rx);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -158,6 +158,9 @@
 extern "C" {
 #endif
 
+/* The public API: exported from libmk.so (libmk/libmk.map). */
+#pragma GCC visibility push(default)
+
 struct mk_waitset;
 
 /*
@@ -252,6 +255,8 @@ int mk_waitset_fd(const struct mk_waitset *ws);
  */
 void mk_waitset_set_spin_ns(struct mk_waitset *ws, uint64_t spin_ns);
 uint64_t mk_waitset_spin_ns(const struct mk_waitset *ws);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
