@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <mk/oct_record.h>
 #include <mk/resp.h>
 
 #include "server.h"
@@ -54,6 +55,28 @@ const struct cmd_def *cmd_lookup(const char *name, size_t len);
 
 /* Does argc (the name included) fit d's arity? */
 bool cmd_arity_ok(const struct cmd_def *d, size_t argc);
+
+/* For the command files (commands.c, oct_commands.c) ------------------ */
+
+/* argv[i] is s (n bytes), in any case; ARG_IS with a literal. */
+bool arg_is(const struct mk_resp_command *cmd, size_t i, const char *s,
+	    size_t n);
+#define ARG_IS(cmd, i, lit) arg_is(cmd, i, lit, sizeof(lit) - 1)
+
+/* The error reply of an Octopus code: its name, then its sentence. */
+void w_oct_err(struct conn *c, enum oct_err e);
+/* Parses argv[i] as a record or query; on error writes the reply. */
+struct oct_record *parse_arg(struct conn *c, const struct mk_resp_command *cmd,
+			     size_t i);
+/* A printed record as a bulk string. */
+void w_record(struct conn *c, const struct oct_record *rec);
+/* An on-stack query naming one record literally (any bytes). */
+void name_query(struct oct_record *q, const char *name, size_t len);
+
+/* The Octopus commands (oct_commands.c). */
+cmd_proc cmd_oct_set, cmd_oct_get, cmd_oct_names, cmd_oct_del, cmd_oct_exists,
+	cmd_oct_wait, cmd_oct_watch, cmd_oct_unwatch, cmd_oct_subscribe,
+	cmd_oct_unsubscribe, cmd_oct_publish;
 
 /* Executes one command, appending its reply to c->out. May set
  * c->closing (QUIT). */

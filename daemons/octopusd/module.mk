@@ -36,8 +36,9 @@ TEST_TARGETS += $(OCT_UNIT_TESTS)
 LIBSYSTEMD_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
 LIBSYSTEMD_LIBS := $(or $(shell pkg-config --libs libsystemd 2>/dev/null),-lsystemd)
 OCTOPUSD_SRCS := daemons/octopusd/octopusd.c daemons/octopusd/server.c \
-	daemons/octopusd/commands.c daemons/octopusd/triggers.c \
-	daemons/octopusd/pubsub.c daemons/octopusd/waits.c
+	daemons/octopusd/commands.c daemons/octopusd/oct_commands.c \
+	daemons/octopusd/triggers.c daemons/octopusd/pubsub.c \
+	daemons/octopusd/waits.c
 OCTOPUSD_OBJS := $(OCTOPUSD_SRCS:%.c=$(BUILD)/obj/%.o)
 
 $(OCTOPUSD_OBJS): CFLAGS += $(PCRE2_CFLAGS) $(LIBSYSTEMD_CFLAGS)
