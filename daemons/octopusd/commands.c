@@ -50,7 +50,7 @@ void w_oct_err(struct conn *c, enum oct_err e)
 
 /* Parses argv[i] as a record or query; on error writes the reply. */
 struct oct_record *parse_arg(struct conn *c,
-			      const struct mk_resp_command *cmd, size_t i)
+			     const struct mk_resp_command *cmd, size_t i)
 {
 	struct oct_record *rec = NULL;
 	struct oct_parse_error pe = { 0 };

@@ -244,7 +244,7 @@ static enum oct_err op_set(struct server *s, struct conn *c,
 
 /* OCT.SET record [SEQ] [EPHEMERAL] [GET] [clause] */
 void cmd_oct_set(struct server *s, struct conn *c,
-			const struct mk_resp_command *cmd)
+		 const struct mk_resp_command *cmd)
 {
 	unsigned int flags = 0;
 	size_t i;
@@ -336,25 +336,25 @@ static enum oct_err op_exists(struct server *s, struct conn *c,
 /* OCT.GET, NAMES, DEL, EXISTS: query [clause]. The syntax errors name
  * them in lowercase (OCT.SET's in uppercase), as they always have. */
 void cmd_oct_get(struct server *s, struct conn *c,
-			const struct mk_resp_command *cmd)
+		 const struct mk_resp_command *cmd)
 {
 	run_op(s, c, cmd, 2, "oct.get", op_get, 0);
 }
 
 void cmd_oct_names(struct server *s, struct conn *c,
-			  const struct mk_resp_command *cmd)
+		   const struct mk_resp_command *cmd)
 {
 	run_op(s, c, cmd, 2, "oct.names", op_names, 0);
 }
 
 void cmd_oct_del(struct server *s, struct conn *c,
-			const struct mk_resp_command *cmd)
+		 const struct mk_resp_command *cmd)
 {
 	run_op(s, c, cmd, 2, "oct.del", op_del, 0);
 }
 
 void cmd_oct_exists(struct server *s, struct conn *c,
-			   const struct mk_resp_command *cmd)
+		    const struct mk_resp_command *cmd)
 {
 	run_op(s, c, cmd, 2, "oct.exists", op_exists, 0);
 }
@@ -388,7 +388,7 @@ static bool parse_wait_deadline(struct conn *c,
  * a null reply. The connection executes nothing else while it waits.
  */
 void cmd_oct_wait(struct server *s, struct conn *c,
-			 const struct mk_resp_command *cmd)
+		  const struct mk_resp_command *cmd)
 {
 	const struct oct_record *r;
 	struct oct_record *q;
@@ -436,7 +436,7 @@ static bool parse_watch_opts(struct conn *c, const struct mk_resp_command *cmd,
 
 /* OCT.WATCH query ON_SET|ON_DEL|ON_SET,ON_DEL [PERSIST] -> :id */
 void cmd_oct_watch(struct server *s, struct conn *c,
-			  const struct mk_resp_command *cmd)
+		   const struct mk_resp_command *cmd)
 {
 	unsigned int modes;
 	bool persist;
@@ -474,7 +474,7 @@ static bool parse_id(struct conn *c, const struct mk_resp_command *cmd,
 }
 
 void cmd_oct_unwatch(struct server *s, struct conn *c,
-			    const struct mk_resp_command *cmd)
+		     const struct mk_resp_command *cmd)
 {
 	uint64_t id;
 
@@ -488,7 +488,7 @@ void cmd_oct_unwatch(struct server *s, struct conn *c,
 
 /* OCT.SUBSCRIBE query -> :id */
 void cmd_oct_subscribe(struct server *s, struct conn *c,
-			      const struct mk_resp_command *cmd)
+		       const struct mk_resp_command *cmd)
 {
 	struct oct_record *q;
 	uint64_t id;
@@ -507,7 +507,7 @@ void cmd_oct_subscribe(struct server *s, struct conn *c,
 }
 
 void cmd_oct_unsubscribe(struct server *s, struct conn *c,
-				const struct mk_resp_command *cmd)
+			 const struct mk_resp_command *cmd)
 {
 	uint64_t id;
 
@@ -521,7 +521,7 @@ void cmd_oct_unsubscribe(struct server *s, struct conn *c,
 
 /* OCT.PUBLISH record -> :deliveries. A plain record: nothing is stored. */
 void cmd_oct_publish(struct server *s, struct conn *c,
-			    const struct mk_resp_command *cmd)
+		     const struct mk_resp_command *cmd)
 {
 	struct oct_record *rec = parse_arg(c, cmd, 1);
 
