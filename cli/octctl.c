@@ -7,11 +7,13 @@
  * usage or no connection; lock and barrier exit with CMD's status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,26 +181,98 @@ static int cmd_wait(struct mk_oct *c, int argc, char **argv)
 	return 0;
 }
 
-/* Runs argv[0] and waits for it: its exit status, 128+N for signal N. */
-static int run_cmd(char **argv)
+/* CMD's process group while it runs (for forward()); 0 when none. */
+static volatile sig_atomic_t cmd_pgrp;
+
+/* TERM, INT and HUP to octctl go to CMD's process group: octctl stays
+ * until CMD is gone, and only then lets the lock or barrier go. */
+static void forward(int sig)
 {
-	pid_t pid;
-	int st;
+	if (cmd_pgrp > 0)
+		kill(-(pid_t)cmd_pgrp, sig);
+}
+
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
+#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+
+/*
+ * The child side of run_cmd(): CMD in a process group of its own, killed
+ * if octctl dies, and holding octctl's connection to octopusd. The server
+ * releases what the connection holds (the lock's ephemeral ticket) when
+ * the socket's last descriptor closes, so after a SIGKILL of octctl the
+ * lock goes only once CMD (and whatever of it kept the descriptor) is
+ * gone: PR_SET_PDEATHSIG alone would race the server's release.
+ */
+static void exec_cmd(struct mk_oct *c, char **argv, pid_t parent,
+		     const sigset_t *mask)
+{
+	int fd = mk_oct_fd(c);
+
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(127);	/* octctl is already gone: run nothing */
+	if (fd >= 0 && fcntl(fd, F_SETFD, 0) < 0)
+		_exit(127);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	execvp(argv[0], argv);
+	fprintf(stderr, "octctl: %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Runs argv[0] and waits for it: its exit status, 128+N for signal N.
+ * What CMD leaves behind in its process group is killed before the
+ * caller releases anything: nothing CMD started outlives the lock.
+ */
+static int run_cmd(struct mk_oct *c, char **argv)
+{
+	struct sigaction sa = { .sa_handler = forward, .sa_flags = SA_RESTART };
+	struct sigaction old[NFORWARDED];
+	pid_t parent = getpid(), pid;
+	sigset_t block, mask;
+	siginfo_t info;
+	int st = 0, ret = 0;
 
 	fflush(stdout);
+	/* Blocked across fork: a signal before cmd_pgrp is set waits. */
+	sigemptyset(&block);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &mask);
 	pid = fork();
+	if (pid == 0)
+		exec_cmd(c, argv, parent, &mask);
 	if (pid < 0) {
 		perror("octctl: fork");
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		return 2;
 	}
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		fprintf(stderr, "octctl: %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
+	setpgid(pid, pid);	/* as the child does: whichever runs first */
+	cmd_pgrp = pid;
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded[i], &sa, &old[i]);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	/* Waited for unreaped: while CMD is a zombie its pid, the group's
+	 * id, cannot be taken by another process, so the kill hits only
+	 * what is left of CMD's group. */
+	while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR) {
+			ret = 2;
+			break;
+		}
+	kill(-pid, SIGKILL);
 	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return 2;
+		if (errno != EINTR) {
+			ret = 2;
+			break;
+		}
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	cmd_pgrp = 0;
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded[i], &old[i], NULL);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	if (ret)
+		return ret;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -218,7 +292,7 @@ static int cmd_lock(struct mk_oct *c, int argc, char **argv)
 	ret = mk_oct_lock(c, argv[0], &l);
 	if (ret)
 		return fail(c, "lock", ret);
-	st = run_cmd(argv + k);
+	st = run_cmd(c, argv + k);
 	ret = mk_oct_unlock(c, &l);
 	return ret ? fail(c, "unlock", ret) : st;
 }
@@ -238,7 +312,7 @@ static int cmd_barrier(struct mk_oct *c, int argc, char **argv)
 		mk_oct_barrier_destroy(&b);
 		return fail(c, "barrier enter", ret);
 	}
-	st = run_cmd(argv + k);
+	st = run_cmd(c, argv + k);
 	ret = mk_oct_barrier_leave(c, &b);
 	mk_oct_barrier_destroy(&b);
 	return ret ? fail(c, "barrier leave", ret) : st;
