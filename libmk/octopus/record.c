@@ -580,11 +580,15 @@ static int parse_number(struct parser *p, struct oct_value *v)
 	if (isfloat) {
 		v->type = OCT_V_FLOAT;
 		v->f = strtod(num, &end);
-		if (!isfinite(v->f)) {
+		/* Too large, or so small that it would be stored as 0.0:
+		 * refused rather than kept as another number. (A subnormal
+		 * result, also ERANGE, is kept: it is a nonzero value.) */
+		if (!isfinite(v->f) || (errno == ERANGE && v->f == 0.0)) {
 			if (num != tmp)
 				free(num);
 			return fail(p, OCT_ERR_PARSER_FAIL, start,
-				    "float out of range");
+				    isfinite(v->f) ? "float underflows to 0" :
+						     "float out of range");
 		}
 	} else {
 		v->type = OCT_V_INT;

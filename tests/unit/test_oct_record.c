@@ -223,6 +223,39 @@ static void test_parse_valid(void **state)
 	oct_record_free(r);
 }
 
+/*
+ * Floats that would be stored as another number are refused: 1e-400 and
+ * a 5,000-digit fraction underflow to 0.0; zero itself, written any way,
+ * and a subnormal (nonzero) are kept.
+ */
+static void test_parse_float_range(void **state)
+{
+	static const char *const zeros[] = { "a { b: 0.0 }", "a { b: 0e-400 }",
+					     "a { b: -0.0 }" };
+	size_t n = 5000;
+	char *s = malloc(n + 32);
+	struct oct_record *r;
+
+	(void)state;
+	parse_bad("a { b: 1e-400 }", strlen("a { b: 1e-400 }"),
+		  OCT_ERR_PARSER_FAIL, 7);
+	assert_non_null(s);
+	strcpy(s, "a { b: 0.");
+	memset(s + 9, '0', n);
+	strcpy(s + 9 + n, "1 }");
+	parse_bad(s, strlen(s), OCT_ERR_PARSER_FAIL, 7);
+	free(s);
+	for (size_t i = 0; i < sizeof(zeros) / sizeof(zeros[0]); i++) {
+		r = parse_ok(zeros[i]);
+		assert_true(r->attrs[0].val.type == OCT_V_FLOAT &&
+			    r->attrs[0].val.f == 0.0);
+		oct_record_free(r);
+	}
+	r = parse_ok("a { b: 1e-310 }");
+	assert_true(r->attrs[0].val.f > 0.0 && r->attrs[0].val.f < 1e-300);
+	oct_record_free(r);
+}
+
 static void test_parse_invalid(void **state)
 {
 	(void)state;
@@ -583,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_err_names),
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_invalid),
+		cmocka_unit_test(test_parse_float_range),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_parse_mutations),
 		cmocka_unit_test(test_print),

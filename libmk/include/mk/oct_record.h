@@ -19,7 +19,8 @@
  *   IDENT   like KEY, other than true, false and '_'
  *   INT     -?[0-9]+ or -?0x[0-9a-fA-F]+, within int64_t
  *   FLOAT   -?[0-9]+ ('.' [0-9]+)? ([eE] [+-]? [0-9]+)?, with a '.' or an
- *           exponent; finite
+ *           exponent; finite, and not so small that it would be 0.0 (1e-400
+ *           is refused; 0.0, 0e-400 and subnormals are kept)
  *   STRING  '...': \' stands for ' and \\ for \; any other backslash
  *           sequence is an error. Bytes are taken as they are (UTF-8 or not).
  *   regex   r'...': \' stands for '; every other backslash sequence is
