@@ -48,14 +48,14 @@ void w_oct_err(struct conn *c, enum oct_err e)
 	mk_resp_w_error(&c->out, n ? n : "ENGINE_FAIL", oct_err_str(e));
 }
 
-/* Parses argv[i] as a record or query; on error writes the reply. */
-struct oct_record *parse_arg(struct conn *c,
-			     const struct mk_resp_command *cmd, size_t i)
+static struct oct_record *parse_argv(struct conn *c,
+				     const struct mk_resp_command *cmd,
+				     size_t i, bool to_store)
 {
 	struct oct_record *rec = NULL;
 	struct oct_parse_error pe = { 0 };
-	enum oct_err e = oct_parse(cmd->argv[i], cmd->argvlen[i], NULL, &rec,
-				   &pe);
+	enum oct_err e = (to_store ? oct_parse_record : oct_parse)(
+		cmd->argv[i], cmd->argvlen[i], NULL, &rec, &pe);
 
 	if (e == OCT_OK)
 		return rec;
@@ -65,6 +65,18 @@ struct oct_record *parse_arg(struct conn *c,
 	else
 		w_oct_err(c, e);
 	return NULL;
+}
+
+struct oct_record *parse_arg(struct conn *c, const struct mk_resp_command *cmd,
+			     size_t i)
+{
+	return parse_argv(c, cmd, i, false);
+}
+
+struct oct_record *parse_record_arg(struct conn *c,
+				    const struct mk_resp_command *cmd, size_t i)
+{
+	return parse_argv(c, cmd, i, true);
 }
 
 /* A printed record as a bulk string. */

@@ -68,6 +68,10 @@ void w_oct_err(struct conn *c, enum oct_err e);
 /* Parses argv[i] as a record or query; on error writes the reply. */
 struct oct_record *parse_arg(struct conn *c, const struct mk_resp_command *cmd,
 			     size_t i);
+/* The same for a record to store ('_' and regexes refused where they
+ * stand, with their offset: oct_parse_record()). */
+struct oct_record *parse_record_arg(struct conn *c,
+				    const struct mk_resp_command *cmd, size_t i);
 /* A printed record as a bulk string. */
 void w_record(struct conn *c, const struct oct_record *rec);
 /* An on-stack query naming one record literally (any bytes). */

@@ -196,6 +196,10 @@ static void run_op_watched(struct server *s, struct conn *c,
 		mk_resp_w_int(&c->out, (int64_t)id);
 }
 
+static enum oct_err op_set(struct server *s, struct conn *c,
+			   const struct oct_record *rec, unsigned int flags,
+			   bool wrap);
+
 /*
  * Runs op on argv[1] with the WATCH clause at argv[clause...]; name is
  * for the syntax error. Without a clause the reply is op's.
@@ -209,7 +213,7 @@ static void run_op(struct server *s, struct conn *c,
 
 	if (!parse_wclause(c, cmd, clause, name, &w))
 		return;
-	q = parse_arg(c, cmd, 1);
+	q = op == op_set ? parse_record_arg(c, cmd, 1) : parse_arg(c, cmd, 1);
 	if (!q)
 		return;
 	if (w.present) {
@@ -523,7 +527,7 @@ void cmd_oct_unsubscribe(struct server *s, struct conn *c,
 void cmd_oct_publish(struct server *s, struct conn *c,
 		     const struct mk_resp_command *cmd)
 {
-	struct oct_record *rec = parse_arg(c, cmd, 1);
+	struct oct_record *rec = parse_record_arg(c, cmd, 1);
 
 	if (!rec)
 		return;

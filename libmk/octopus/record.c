@@ -395,6 +395,7 @@ struct parser {
 	const char *buf;
 	size_t len;
 	size_t pos;
+	bool to_store;	/* oct_parse_record(): values are literals */
 	struct oct_parse_error err;
 };
 
@@ -606,8 +607,12 @@ static int parse_number(struct parser *p, struct oct_value *v)
 	return 0;
 }
 
-/* A value; any: '_' and regexes allowed. */
-static int parse_value(struct parser *p, bool any, struct oct_value *v)
+/* Where '_' and regexes may not stand, and the words for it. */
+enum pattern_ban { PATTERN_OK, PATTERN_IN_CONSTRAINT, PATTERN_IN_RECORD };
+
+/* A value; '_' and regexes allowed unless ban says otherwise. */
+static int parse_value(struct parser *p, enum pattern_ban ban,
+		       struct oct_value *v)
 {
 	int c = peek(p, 0);
 	size_t start = p->pos;
@@ -617,8 +622,10 @@ static int parse_value(struct parser *p, bool any, struct oct_value *v)
 		return parse_quoted(p, false, &v->s);
 	}
 	if (c == 'r' && peek(p, 1) == '\'') {
-		if (!any)
+		if (ban)
 			return fail(p, OCT_ERR_PARSER_FAIL, start,
+				    ban == PATTERN_IN_RECORD ?
+				    "regex not allowed in a record to store (only in queries)" :
 				    "regex not allowed in a constraint");
 		p->pos++;
 		v->type = OCT_V_REGEX;
@@ -634,8 +641,10 @@ static int parse_value(struct parser *p, bool any, struct oct_value *v)
 	const char *w = p->buf + p->pos;
 
 	if (n == 1 && w[0] == '_') {
-		if (!any)
+		if (ban)
 			return fail(p, OCT_ERR_PARSER_FAIL, start,
+				    ban == PATTERN_IN_RECORD ?
+				    "'_' not allowed in a record to store (only in queries)" :
 				    "'_' not allowed in a constraint");
 		v->type = OCT_V_ANY;
 	} else if (n == 4 && !memcmp(w, "true", 4)) {
@@ -760,7 +769,9 @@ static int parse_record(struct parser *p, const struct oct_limits *lim,
 			goto fail;
 		}
 		skip_ws(p);
-		if (parse_value(p, e.a.op == OCT_OP_VALUE, &e.a.val)) {
+		if (parse_value(p, e.a.op != OCT_OP_VALUE ? PATTERN_IN_CONSTRAINT :
+				p->to_store ? PATTERN_IN_RECORD : PATTERN_OK,
+				&e.a.val)) {
 			free(e.a.key.p);
 			goto fail;
 		}
@@ -853,15 +864,15 @@ fail:
 	return -1;
 }
 
-enum oct_err oct_parse(const char *buf, size_t len,
-		       const struct oct_limits *limits,
-		       struct oct_record **out, struct oct_parse_error *err)
+static enum oct_err parse(const char *buf, size_t len, bool to_store,
+			  const struct oct_limits *limits,
+			  struct oct_record **out, struct oct_parse_error *err)
 {
 	struct oct_limits lim = {
 		.max_input = OCT_DEFAULT_MAX_INPUT,
 		.max_terms = OCT_DEFAULT_MAX_TERMS,
 	};
-	struct parser p = { .buf = buf, .len = len };
+	struct parser p = { .buf = buf, .len = len, .to_store = to_store };
 	struct oct_record *rec;
 
 	*out = NULL;
@@ -901,4 +912,19 @@ out:
 	if (err)
 		*err = p.err;
 	return p.err.code;
+}
+
+enum oct_err oct_parse(const char *buf, size_t len,
+		       const struct oct_limits *limits,
+		       struct oct_record **out, struct oct_parse_error *err)
+{
+	return parse(buf, len, false, limits, out, err);
+}
+
+enum oct_err oct_parse_record(const char *buf, size_t len,
+			      const struct oct_limits *limits,
+			      struct oct_record **out,
+			      struct oct_parse_error *err)
+{
+	return parse(buf, len, true, limits, out, err);
 }

@@ -86,6 +86,12 @@ run_suite() {
 	like "$tag: set needs a literal name" '^NO_RECORD_NAME ' OCT.SET '_ { a: 1 }'
 	like "$tag: del needs a literal name" '^NO_RECORD_NAME ' OCT.DEL "r'^object'"
 	like "$tag: parser failure" '^PARSER_FAIL .*offset' OCT.SET 'x { a: }'
+	like "$tag: a regex value in a record to store: its offset" \
+		"^PARSER_FAIL regex not allowed in a record to store .* at offset 7\$" OCT.SET "x { a: r'ab' }"
+	like "$tag: a '_' value in a record to store: its offset" \
+		"^PARSER_FAIL '_' not allowed in a record to store .* at offset 13\$" OCT.SET 'x { b: 1, a: _ }'
+	like "$tag: the same in a published record" \
+		"^PARSER_FAIL '_' not allowed in a record to store .* at offset 7\$" OCT.PUBLISH 'x { a: _ }'
 	like "$tag: parser failure (query)" '^PARSER_FAIL ' OCT.GET "r'unterminated"
 	like "$tag: bad OCT.SET option" '^ERR syntax' OCT.SET 'x {}' FOO
 	is "$tag: sequential set" hw.pci.device.0 OCT.SET 'hw.pci.device. { bus: 1 }' SEQ

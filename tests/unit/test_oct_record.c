@@ -256,6 +256,42 @@ static void test_parse_float_range(void **state)
 	oct_record_free(r);
 }
 
+/* oct_parse_record(): '_' and regexes as values are errors at their
+ * offset; constraints and pattern names are still for set to judge. */
+static void test_parse_record(void **state)
+{
+	static const struct { const char *s; size_t pos; } bad[] = {
+		{ "x { a: r'ab' }", 7 }, { "x { b: 1, a: _ }", 13 },
+		{ "x { a: _ }", 7 }, { "x { a > _ }", 8 },
+	};
+	static const char *const good[] = {
+		"x { a: 1 }", "x { a: 1, b > 2 }", "r'x' { a: 1 }", "_ { a: 'x' }",
+	};
+	struct oct_parse_error e;
+	struct oct_record *r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = (struct oct_record *)1;
+		assert_int_equal(oct_parse_record(bad[i].s, strlen(bad[i].s), NULL, &r, &e),
+				 OCT_ERR_PARSER_FAIL);
+		assert_null(r);
+		if (e.pos != bad[i].pos)
+			fail_msg("\"%s\": offset %zu, want %zu", bad[i].s, e.pos, bad[i].pos);
+		/* the same text is a query oct_parse() takes, but for the constraint */
+		if (i < 3) {
+			assert_int_equal(oct_parse(bad[i].s, strlen(bad[i].s), NULL, &r, NULL),
+					 OCT_OK);
+			oct_record_free(r);
+		}
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_int_equal(oct_parse_record(good[i], strlen(good[i]), NULL, &r, &e),
+				 OCT_OK);
+		oct_record_free(r);
+	}
+}
+
 static void test_parse_invalid(void **state)
 {
 	(void)state;
@@ -617,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_parse_valid),
 		cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_parse_float_range),
+		cmocka_unit_test(test_parse_record),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_parse_mutations),
 		cmocka_unit_test(test_print),

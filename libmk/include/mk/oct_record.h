@@ -157,6 +157,17 @@ enum oct_err oct_parse(const char *buf, size_t len,
 		       const struct oct_limits *limits,
 		       struct oct_record **out, struct oct_parse_error *err);
 
+/*
+ * A record to store (set, publish): oct_parse(), but a '_' or a regex as
+ * a value is a parse error at its offset instead of a query that set
+ * would refuse later without one. The name may still be a pattern: set
+ * answers NO_RECORD_NAME for that.
+ */
+enum oct_err oct_parse_record(const char *buf, size_t len,
+			      const struct oct_limits *limits,
+			      struct oct_record **out,
+			      struct oct_parse_error *err);
+
 void oct_record_free(struct oct_record *rec);
 
 /* A deep copy; NULL when out of memory. */
