@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <mk/oct_record.h>
 
@@ -359,6 +360,31 @@ static void cmd_info(struct server *s, struct conn *c,
 	free(txt);
 }
 
+/*
+ * POST and Host: as a command: an HTTP request reached the Redis protocol
+ * (a web page can make a browser send one to --port), and its body would
+ * run line by line as inline commands. Redis's answer: close the
+ * connection without a reply, so nothing after the request line runs,
+ * and log it, here at most once a minute.
+ */
+static void cmd_cross_protocol(struct server *s, struct conn *c,
+			       const struct mk_resp_command *cmd)
+{
+	static bool logged;
+	static time_t last_log;
+	struct timespec now;
+
+	(void)s;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!logged || now.tv_sec - last_log >= 60) {
+		logged = true;
+		fprintf(stderr, "octopusd: possible cross-protocol attack: a client sent '%.16s' (HTTP, not RESP); connection closed (logged at most once a minute)\n",
+			cmd->argv[0]);
+		last_log = now.tv_sec;
+	}
+	c->closing = true;
+}
+
 /* The table ------------------------------------------------------------- */
 
 static void cmd_command(struct server *s, struct conn *c,
@@ -366,7 +392,7 @@ static void cmd_command(struct server *s, struct conn *c,
 
 /*
  * Sorted by name, bytewise ('.' before letters), for cmd_lookup()'s
- * binary search: 23 names, at most 5 comparisons, no hash to keep in
+ * binary search: 25 names, at most 5 comparisons, no hash to keep in
  * step with the table. tests/integration/octopusd_commands.t sends every
  * name COMMAND LIST gives and fails on one the search misses.
  */
@@ -379,6 +405,7 @@ static const struct cmd_def cmd_table[] = {
 	{ "exists", cmd_exists, -2, 0, CMD_READONLY, 1, -1, 1 },
 	{ "get", cmd_get, 2, 0, CMD_READONLY, 1, 1, 1 },
 	{ "hello", cmd_hello, -1, 0, CMD_PUSH_OK, 0, 0, 0 },
+	{ "host:", cmd_cross_protocol, -1, 0, CMD_PUSH_OK | CMD_HIDDEN, 0, 0, 0 },
 	{ "info", cmd_info, -1, 0, 0, 0, 0, 0 },
 	{ "oct.del", cmd_oct_del, -2, 0, CMD_WRITE, 0, 0, 0 },
 	{ "oct.exists", cmd_oct_exists, -2, 0, CMD_READONLY, 0, 0, 0 },
@@ -395,6 +422,7 @@ static const struct cmd_def cmd_table[] = {
 	{ "oct.wait", cmd_oct_wait, -2, 3, CMD_READONLY | CMD_BLOCKING, 0, 0, 0 },
 	{ "oct.watch", cmd_oct_watch, -3, 4, CMD_PUBSUB | CMD_PUSH_OK, 0, 0, 0 },
 	{ "ping", cmd_ping, -1, 2, CMD_PUSH_OK, 0, 0, 0 },
+	{ "post", cmd_cross_protocol, -1, 0, CMD_PUSH_OK | CMD_HIDDEN, 0, 0, 0 },
 	{ "quit", cmd_quit, -1, 0, CMD_PUSH_OK, 0, 0, 0 },
 	{ "select", cmd_select, 2, 0, 0, 0, 0, 0 },
 	{ "set", cmd_set, -3, 0, CMD_WRITE, 1, 1, 1 },
@@ -465,20 +493,31 @@ static void w_command_info(struct conn *c, const struct cmd_def *d)
 	mk_resp_w_int(&c->out, d->key_step);
 }
 
+/* How many commands COMMAND lists: the table less its hidden names. */
+static size_t cmd_listed(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NCMDS; i++)
+		n += !(cmd_table[i].flags & CMD_HIDDEN);
+	return n;
+}
+
 /* COMMAND INFO [name...]: each name's entry or a null; no names: all. */
 static void cmd_command_info(struct conn *c, const struct mk_resp_command *cmd)
 {
 	if (cmd->argc <= 2) {
-		mk_resp_w_array(&c->out, NCMDS);
+		mk_resp_w_array(&c->out, cmd_listed());
 		for (size_t i = 0; i < NCMDS; i++)
-			w_command_info(c, &cmd_table[i]);
+			if (!(cmd_table[i].flags & CMD_HIDDEN))
+				w_command_info(c, &cmd_table[i]);
 		return;
 	}
 	mk_resp_w_array(&c->out, cmd->argc - 2);
 	for (size_t i = 2; i < cmd->argc; i++) {
 		const struct cmd_def *d = cmd_lookup(cmd->argv[i], cmd->argvlen[i]);
 
-		if (d)
+		if (d && !(d->flags & CMD_HIDDEN))
 			w_command_info(c, d);
 		else
 			mk_resp_w_null(&c->out);
@@ -503,11 +542,12 @@ static void cmd_command(struct server *s, struct conn *c,
 		if (cmd->argc != 2) {
 			w_arity(c, count ? "command|count" : "command|list");
 		} else if (count) {
-			mk_resp_w_int(&c->out, (int64_t)NCMDS);
+			mk_resp_w_int(&c->out, (int64_t)cmd_listed());
 		} else {
-			mk_resp_w_array(&c->out, NCMDS);
+			mk_resp_w_array(&c->out, cmd_listed());
 			for (size_t i = 0; i < NCMDS; i++)
-				mk_resp_w_bulk_str(&c->out, cmd_table[i].name);
+				if (!(cmd_table[i].flags & CMD_HIDDEN))
+					mk_resp_w_bulk_str(&c->out, cmd_table[i].name);
 		}
 	} else {
 		mk_resp_w_array(&c->out, 0);

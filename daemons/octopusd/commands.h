@@ -28,6 +28,9 @@ enum cmd_flags {
 	 * subscriptions, whose events come as arrays: only commands whose
 	 * replies cannot be taken for events. */
 	CMD_PUSH_OK	= 1u << 5,
+	/* Not a command: a name the table answers only to close the
+	 * connection (POST, Host:); COMMAND does not list it. */
+	CMD_HIDDEN	= 1u << 6,
 };
 
 typedef void cmd_proc(struct server *s, struct conn *c,
