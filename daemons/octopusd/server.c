@@ -36,6 +36,25 @@ uint64_t server_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Out of descriptors, each connection refused is logged in one line a
+ * second at most, with the count since the last: a client flood at
+ * EMFILE must not also flood the log.
+ */
+static void log_refused_for_fds(void)
+{
+	static uint64_t last_ns, refused;
+	uint64_t now = server_now_ns();
+
+	refused++;
+	if (last_ns && now - last_ns < 1000000000u)
+		return;
+	fprintf(stderr, "octopusd: out of file descriptors: %llu connection%s refused\n",
+		(unsigned long long)refused, refused == 1 ? "" : "s");
+	last_ns = now;
+	refused = 0;
+}
+
 /* epoll tags of the non-connection fds. */
 static char tag_unix, tag_tcp, tag_sig;
 
@@ -181,8 +200,7 @@ static void do_accept(struct server *s, int lfd, bool tcp)
 				if (fd >= 0)
 					close(fd);
 				s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-				fprintf(stderr, "octopusd: out of file descriptors: "
-					"connection refused\n");
+				log_refused_for_fds();
 				if (fd >= 0)
 					continue;
 				return;
@@ -340,6 +358,76 @@ static int mkdir_parent(const char *path)
 	return 0;
 }
 
+/*
+ * The socket's directory must be this user's and writable by nobody
+ * else: another user who can write there (the /tmp/mk-UID default can be
+ * made by anyone first) could swap the socket for their own, and clients
+ * would talk to them.
+ */
+static int check_socket_dir(const char *path)
+{
+	char *d = strdup(path), *sl;
+	struct stat st;
+	int ret = -1;
+
+	if (!d)
+		return -1;
+	sl = strrchr(d, '/');
+	if (!sl)
+		strcpy(d, ".");
+	else if (sl == d)
+		d[1] = '\0';
+	else
+		*sl = '\0';
+	if (stat(d, &st) < 0)
+		fprintf(stderr, "octopusd: %s: %s\n", d, strerror(errno));
+	else if (st.st_uid != geteuid())
+		fprintf(stderr, "octopusd: %s: owned by uid %u, not by this user (uid %u): not listening there\n",
+			d, (unsigned int)st.st_uid, (unsigned int)geteuid());
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		fprintf(stderr, "octopusd: %s: writable by group or others (mode %04o): not listening there\n",
+			d, (unsigned int)(st.st_mode & 07777));
+	else
+		ret = 0;
+	free(d);
+	return ret;
+}
+
+/*
+ * What is at path when bind() finds it taken: a socket nobody answers on
+ * is a stale one of ours, replaced; a live server or anything that is not
+ * a socket (a file given by mistake, a link) is left as it is.
+ */
+static int replace_stale_socket(const char *path, const struct sockaddr_un *a)
+{
+	struct stat st;
+	int t;
+
+	if (lstat(path, &st) < 0) {
+		fprintf(stderr, "octopusd: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "octopusd: %s: exists and is not a socket: not replacing it\n",
+			path);
+		return -1;
+	}
+	t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (t >= 0 && connect(t, (const struct sockaddr *)a, sizeof(*a)) == 0) {
+		close(t);
+		fprintf(stderr, "octopusd: %s: another server is listening\n",
+			path);
+		return -1;
+	}
+	if (t >= 0)
+		close(t);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		fprintf(stderr, "octopusd: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int listen_unix(struct server *s, const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -350,7 +438,7 @@ static int listen_unix(struct server *s, const char *path)
 		return -1;
 	}
 	strcpy(a.sun_path, path);
-	if (mkdir_parent(path) < 0)
+	if (mkdir_parent(path) < 0 || check_socket_dir(path) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -358,19 +446,10 @@ static int listen_unix(struct server *s, const char *path)
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		if (errno != EADDRINUSE)
 			goto err;
-		/* A live daemon there, or a stale socket file? */
-		int t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-		if (t >= 0 && connect(t, (struct sockaddr *)&a, sizeof(a)) == 0) {
-			close(t);
-			fprintf(stderr, "octopusd: %s: another server is listening\n",
-				path);
+		if (replace_stale_socket(path, &a) < 0) {
 			close(fd);
 			return -1;
 		}
-		if (t >= 0)
-			close(t);
-		unlink(path);
 		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 			goto err;
 	}
