@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * octopusd record store; see store.h for the indexes and the semantics.
+ *
+ * One file past 1,000 lines because every set and del updates all the
+ * indexes together (name table, skip list, attribute keys, owners) and
+ * their invariants (kpos against kidx->e, an owner freed with its last
+ * record) are kept only here; matching and the hash table already live
+ * apart (libmk/octopus/query.c, libmk/hashtab.c).
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -80,6 +80,7 @@ enum oct_err store_set(struct store *st, const struct oct_record *rec,
 		       const struct oct_record **stored);
 
 /* The first match in natural name order, or OCT_ERR_NO_RECORD. Errors:
+ * those of every query call (above), such as
  * OCT_ERR_PARSER_FAIL for a regex PCRE2 refuses. */
 enum oct_err store_get(struct store *st, const struct oct_record *query,
 		       const struct oct_record **out);
