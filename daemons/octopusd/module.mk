@@ -22,15 +22,14 @@ USER_TARGETS += $(OCTSTORE_A)
 # Unit tests of the record language and the store: explicit rules (they
 # override tests/module.mk's pattern rule) to add the store and PCRE2.
 OCT_UNIT_TESTS := $(BUILD)/tests/unit/test_oct_record \
-	$(BUILD)/tests/unit/test_oct_store $(BUILD)/tests/unit/test_oct_query
+	$(BUILD)/tests/unit/test_oct_store
 
 $(OCT_UNIT_TESTS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o \
 		$(OCTSTORE_A) $(LIBMK_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MK_LDFLAGS) $^ $(PCRE2_LIBS) -lcmocka -o $@
 
-$(BUILD)/obj/tests/unit/test_oct_store.o \
-$(BUILD)/obj/tests/unit/test_oct_query.o: CFLAGS += $(PCRE2_CFLAGS) \
+$(BUILD)/obj/tests/unit/test_oct_store.o: CFLAGS += $(PCRE2_CFLAGS) \
 	-Idaemons/octopusd -Ilibmk
 
 TEST_TARGETS += $(OCT_UNIT_TESTS)
