@@ -41,9 +41,19 @@ enum oct_err watch_init(struct watch *w, struct oct_record *q)
 	return err;
 }
 
+static struct oct_query_ctx *qctx_get(struct watchidx *x)
+{
+	if (!x->qctx)
+		x->qctx = oct_query_ctx_new();
+	return x->qctx;
+}
+
 enum oct_err watch_match(struct watchidx *x, struct watch *w,
 			 const struct oct_record *r, bool *match)
 {
+	*match = false;
+	if (!qctx_get(x))
+		return OCT_ERR_NO_MEMORY;
 	return oct_query_match(&w->cq, x->qctx, r, 0, match);
 }
 
@@ -71,13 +81,6 @@ void watchidx_fini(struct watchidx *x)
 	hashtab_fini(&x->buckets);
 	oct_query_ctx_free(x->qctx);
 	memset(x, 0, sizeof(*x));
-}
-
-static struct oct_query_ctx *qctx_get(struct watchidx *x)
-{
-	if (!x->qctx)
-		x->qctx = oct_query_ctx_new();
-	return x->qctx;
 }
 
 int watchidx_set_match_limit(struct watchidx *x, uint32_t match_limit)

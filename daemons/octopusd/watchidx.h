@@ -55,7 +55,7 @@ struct watchidx {
 enum oct_err watch_init(struct watch *w, struct oct_record *q);
 void watch_fini(struct watch *w);
 /* *match: whether r matches w, as under x (its limits); OCT_OK or an
- * error of oct_query_match(). x needs a watch added first. */
+ * error of oct_query_match(). */
 enum oct_err watch_match(struct watchidx *x, struct watch *w,
 			 const struct oct_record *r, bool *match);
 

@@ -16,9 +16,9 @@
  * do not match, and that is no error). Regexes are PCRE2, unanchored
  * unless the pattern anchors, JIT-compiled when PCRE2 can.
  *
- * A match that PCRE2 gives up on is an error, not a mismatch: the match
- * or depth limit (OCT_ERR_QUERY_SIZE), no memory (OCT_ERR_NO_MEMORY), any
- * other failure (OCT_ERR_ENGINE_FAIL).
+ * A match that PCRE2 gives up on is an error, not a mismatch: a limit
+ * (match, depth, heap, the JIT's stack: OCT_ERR_QUERY_SIZE), no memory
+ * (OCT_ERR_NO_MEMORY), any other failure (OCT_ERR_ENGINE_FAIL).
  *
  * One thread uses a context, and the queries compiled with it, at a time.
  */
