@@ -17,9 +17,6 @@
 #include "octopus/query.h"
 #include "store.h"
 
-#define container_of(p, type, member) \
-	((type *)(void *)((char *)(p) - offsetof(type, member)))
-
 /* A counted string to look up. */
 struct skey {
 	const char *p;
