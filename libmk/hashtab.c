@@ -6,16 +6,7 @@
 
 #include "hashtab.h"
 
-static uint64_t seed;
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
+uint64_t hashtab_seed;
 
 /*
  * Before main(), so that no table ever sees two seeds and the hot path
@@ -24,36 +15,15 @@ static uint64_t mix64(uint64_t x)
  */
 __attribute__((constructor)) static void seed_init(void)
 {
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(seed)) {
+	if (getrandom(&hashtab_seed, sizeof(hashtab_seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(hashtab_seed)) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		seed = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
-			     (uint64_t)(uintptr_t)&ts);
+		hashtab_seed = hash_mix64((uint64_t)ts.tv_nsec ^
+					  ((uint64_t)ts.tv_sec << 32) ^
+					  (uint64_t)(uintptr_t)&ts);
 	}
-}
-
-uint64_t fnv1a64(uint64_t basis, const void *p, size_t len)
-{
-	const unsigned char *s = p;
-	uint64_t h = basis;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-uint64_t hash_bytes(const void *p, size_t len)
-{
-	return mix64(fnv1a64(FNV1A64_BASIS ^ seed, p, len));
-}
-
-uint64_t hash_u64(uint64_t x)
-{
-	return mix64(x ^ seed);
 }
 
 void hashtab_init(struct hashtab *t)

@@ -27,13 +27,46 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Written before main() (hashtab.c), read-only after. */
+extern uint64_t hashtab_seed;
+
 /* FNV-1a 64 over p[0..len) from basis (0xcbf29ce484222325 is FNV's own). */
 #define FNV1A64_BASIS 0xcbf29ce484222325ull
-uint64_t fnv1a64(uint64_t basis, const void *p, size_t len);
+static inline uint64_t fnv1a64(uint64_t basis, const void *p, size_t len)
+{
+	const unsigned char *s = p;
+	uint64_t h = basis;
 
-/* The seeded hashes of the tables. */
-uint64_t hash_bytes(const void *p, size_t len);
-uint64_t hash_u64(uint64_t x);
+	for (size_t i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* The 64-bit finalizer (MurmurHash3's fmix64): a bijection. */
+static inline uint64_t hash_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+/*
+ * The seeded hashes of the tables; inline, as a literal get is little
+ * more than one hash and one probe.
+ */
+static inline uint64_t hash_bytes(const void *p, size_t len)
+{
+	return hash_mix64(fnv1a64(FNV1A64_BASIS ^ hashtab_seed, p, len));
+}
+
+static inline uint64_t hash_u64(uint64_t x)
+{
+	return hash_mix64(x ^ hashtab_seed);
+}
 
 struct hashtab_slot {
 	uint64_t hash;

@@ -450,13 +450,12 @@ static int owner_link(struct store *st, struct srec *r, uint64_t id)
 
 /* ---- queries (the rules are libmk/octopus/query.c's) ---- */
 
-/* *match: whether r matches q; counts the visit. */
-static enum oct_err rec_match(struct store *st, const struct oct_query *q,
-			      const struct srec *r, unsigned int flags,
-			      bool *match)
+/* oct_query_match(): 1, 0 or -(an oct_err); counts the visit. */
+static int rec_match(struct store *st, const struct oct_query *q,
+		     const struct srec *r, unsigned int flags)
 {
 	st->visited++;
-	return oct_query_match(q, st->qctx, r->rec, flags, match);
+	return oct_query_match(q, st->qctx, r->rec, flags);
 }
 
 /* A growing array of matches. */
@@ -505,15 +504,16 @@ static enum oct_err query_by_key(struct store *st, const struct oct_query *q,
 	struct kidx *best = rarest_key(st, q->rec);
 	struct srec *first = NULL;
 	enum oct_err err = OCT_OK;
-	bool m;
 
 	for (size_t i = 0; best && i < best->n && !err; i++) {
 		struct srec *r = best->e[i].r;
+		int rc = rec_match(st, q, r, 0);
 
-		err = rec_match(st, q, r, 0, &m);
-		if (err || !m)
+		if (rc < 0)
+			err = (enum oct_err)-rc;
+		else if (rc == 0)
 			continue;
-		if (all)
+		else if (all)
 			err = results_add(res, r);
 		else if (!first || name_cmp(r, first) < 0)
 			first = r;
@@ -530,14 +530,15 @@ static enum oct_err query_in_order(struct store *st, const struct oct_query *q,
 				   bool all, struct results *res)
 {
 	enum oct_err err = OCT_OK;
-	bool m;
 
 	for (struct srec *r = st->head[0]; r && !err; r = r->next[0]) {
-		err = rec_match(st, q, r, 0, &m);
-		if (err || !m)
+		int rc = rec_match(st, q, r, 0);
+
+		if (rc < 0)
+			err = (enum oct_err)-rc;
+		else if (rc == 0)
 			continue;
-		err = results_add(res, r);
-		if (!all)
+		else if ((err = results_add(res, r)) == OCT_OK && !all)
 			break;
 	}
 	return err;
@@ -560,11 +561,11 @@ static enum oct_err run_query(struct store *st, const struct oct_record *qr,
 		return err;
 	if (qr->name_kind == OCT_NAME_LITERAL) {
 		struct srec *r = find_name(st, qr->name.p, qr->name.len);
-		bool m = false;
+		int rc = r ? rec_match(st, &q, r, 0) : 0;
 
-		if (r)
-			err = rec_match(st, &q, r, 0, &m);
-		if (!err && m)
+		if (rc < 0)
+			err = (enum oct_err)-rc;
+		else if (rc > 0)
 			err = results_add(&res, r);
 	} else if (qr->nattrs > 0) {
 		err = query_by_key(st, &q, all, &res);
@@ -742,18 +743,18 @@ static enum oct_err check_constraints(struct store *st,
 {
 	struct oct_query q;
 	enum oct_err err;
-	bool ok;
+	int rc;
 
 	if (!old)
 		return OCT_ERR_CONSTRAINT_MISMATCH;
 	err = oct_query_compile(&q, rec, st->qctx);
 	if (err)
 		return err;
-	err = rec_match(st, &q, old, OCT_QUERY_CONSTRAINTS, &ok);
+	rc = rec_match(st, &q, old, OCT_QUERY_CONSTRAINTS);
 	oct_query_free(&q);
-	if (err)
-		return err;
-	return ok ? OCT_OK : OCT_ERR_CONSTRAINT_MISMATCH;
+	if (rc < 0)
+		return (enum oct_err)-rc;
+	return rc ? OCT_OK : OCT_ERR_CONSTRAINT_MISMATCH;
 }
 
 /* The counter of a sequential base, made if absent; NULL when out of
@@ -954,15 +955,15 @@ enum oct_err store_del(struct store *st, const struct oct_record *query)
 	if (query->nattrs) {
 		struct oct_query q;
 		enum oct_err err = oct_query_compile(&q, query, st->qctx);
-		bool ok;
+		int rc;
 
 		if (err)
 			return err;
-		err = rec_match(st, &q, r, 0, &ok);
+		rc = rec_match(st, &q, r, 0);
 		oct_query_free(&q);
-		if (err)
-			return err;
-		if (!ok)
+		if (rc < 0)
+			return (enum oct_err)-rc;
+		if (!rc)
 			return OCT_ERR_CONSTRAINT_MISMATCH;
 	}
 	del_rec(st, r);

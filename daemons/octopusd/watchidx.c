@@ -51,10 +51,11 @@ static struct oct_query_ctx *qctx_get(struct watchidx *x)
 enum oct_err watch_match(struct watchidx *x, struct watch *w,
 			 const struct oct_record *r, bool *match)
 {
-	*match = false;
-	if (!qctx_get(x))
-		return OCT_ERR_NO_MEMORY;
-	return oct_query_match(&w->cq, x->qctx, r, 0, match);
+	int rc = qctx_get(x) ? oct_query_match(&w->cq, x->qctx, r, 0) :
+			       -(int)OCT_ERR_NO_MEMORY;
+
+	*match = rc > 0;
+	return rc < 0 ? (enum oct_err)-rc : OCT_OK;
 }
 
 /* ---- the index ---- */
@@ -225,13 +226,15 @@ static size_t visit(struct watchidx *x, struct watch *w,
 		    void (*fn)(struct watch *, void *), void *ctx)
 {
 	size_t n = 0;
-	bool m;
 
+	/* x->qctx exists: watchidx_add() made it. */
 	for (; w; w = w->inext) {
+		int rc = oct_query_match(&w->cq, x->qctx, r, 0);
+
 		x->visited++;
-		if (watch_match(x, w, r, &m) != OCT_OK) {
+		if (rc < 0) {
 			x->match_errors++;
-		} else if (m) {
+		} else if (rc) {
 			fn(w, ctx);
 			n++;
 		}

@@ -287,17 +287,25 @@ static int name_match(const struct oct_query *q, struct oct_query_ctx *ctx,
 	}
 }
 
-enum oct_err oct_query_match(const struct oct_query *q,
-			     struct oct_query_ctx *ctx,
-			     const struct oct_record *r, unsigned int flags,
-			     bool *match)
+/* Hot: every candidate record of every query and watch comes here. */
+int oct_query_match(const struct oct_query *q, struct oct_query_ctx *ctx,
+		    const struct oct_record *r, unsigned int flags)
 {
+	const struct oct_record *qr = q->rec;
 	bool constraints = flags & OCT_QUERY_CONSTRAINTS;
-	int rc = constraints ? 1 : name_match(q, ctx, r);
+	int rc;
 
-	for (size_t i = 0; rc > 0 && i < q->rec->nattrs; i++)
-		if (!constraints || q->rec->attrs[i].op != OCT_OP_VALUE)
-			rc = term_match(q, ctx, i, r);
-	*match = rc > 0;
-	return rc < 0 ? (enum oct_err)-rc : OCT_OK;
+	if (!constraints && qr->name_kind != OCT_NAME_ANY) {
+		rc = name_match(q, ctx, r);
+		if (rc <= 0)
+			return rc;
+	}
+	for (size_t i = 0; i < qr->nattrs; i++) {
+		if (constraints && qr->attrs[i].op == OCT_OP_VALUE)
+			continue;
+		rc = term_match(q, ctx, i, r);
+		if (rc <= 0)
+			return rc;
+	}
+	return 1;
 }

@@ -77,12 +77,11 @@ void oct_query_free(struct oct_query *q);
 					 * the name or the value terms */
 
 /*
- * *match: whether r matches q. Returns OCT_OK, or an error above (then
- * *match is false).
+ * Whether r matches q: 1 (a match), 0 (no match), or an error above as a
+ * negative code (-OCT_ERR_QUERY_SIZE, ...). An int, not an out-parameter:
+ * every candidate record of every query and watch comes here.
  */
-enum oct_err oct_query_match(const struct oct_query *q,
-			     struct oct_query_ctx *ctx,
-			     const struct oct_record *r, unsigned int flags,
-			     bool *match);
+int oct_query_match(const struct oct_query *q, struct oct_query_ctx *ctx,
+		    const struct oct_record *r, unsigned int flags);
 
 #endif /* MK_OCT_QUERY_H */
