@@ -1,6 +1,9 @@
 # libmk: static and shared library in $(BUILD)/lib.
-# Every source under libmk/ (and its subfolders) is part of the library.
-LIBMK_SRCS := $(sort $(wildcard libmk/*.c libmk/*/*.c))
+# Every source under libmk/ (and its subfolders) is part of the library,
+# but octopus/query.c: it needs PCRE2, which only octopusd links
+# (libmk/octopus/README.md); daemons/octopusd/module.mk builds it.
+LIBMK_SRCS := $(sort $(filter-out libmk/octopus/query.c, \
+	$(wildcard libmk/*.c libmk/*/*.c)))
 LIBMK_OBJS := $(LIBMK_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBMK_A := $(BUILD)/lib/libmk.a
 LIBMK_SO := $(BUILD)/lib/libmk.so.0

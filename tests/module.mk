@@ -21,3 +21,6 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(LIBMK_A)
 	$(CC) $(MK_LDFLAGS) $^ -o $@
 
 TEST_TARGETS += $(BUILD)/tests/integration/oct_client
+
+# The daemons' hash table is private to the tree (libmk/hashtab.h).
+$(BUILD)/obj/tests/unit/test_hashtab.o: CFLAGS += -Ilibmk

@@ -1,15 +1,17 @@
 # octopusd: the Octopus coordination service (issue 4).
-# The record store and the watch index (no network code) are a static
-# library; the daemon and the store's unit tests link it with libmk and
-# PCRE2.
+# The record store, the watch index and the compiled queries both match
+# through (libmk/octopus/query.c, kept out of libmk for PCRE2) are a
+# static library, no network code; the daemon and the store's unit tests
+# link it with libmk and PCRE2.
 PCRE2_CFLAGS := $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 PCRE2_LIBS := $(or $(shell pkg-config --libs libpcre2-8 2>/dev/null),-lpcre2-8)
 
-OCTSTORE_SRCS := daemons/octopusd/store.c daemons/octopusd/watchidx.c
+OCTSTORE_SRCS := daemons/octopusd/store.c daemons/octopusd/watchidx.c \
+	libmk/octopus/query.c
 OCTSTORE_OBJS := $(OCTSTORE_SRCS:%.c=$(BUILD)/obj/%.o)
 OCTSTORE_A := $(BUILD)/lib/liboctstore.a
 
-$(OCTSTORE_OBJS): CFLAGS += $(PCRE2_CFLAGS)
+$(OCTSTORE_OBJS): CFLAGS += $(PCRE2_CFLAGS) -Ilibmk
 
 $(OCTSTORE_A): $(OCTSTORE_OBJS)
 	@mkdir -p $(dir $@)
@@ -28,7 +30,7 @@ $(OCT_UNIT_TESTS): $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o \
 	$(CC) $(MK_LDFLAGS) $^ $(PCRE2_LIBS) -lcmocka -o $@
 
 $(BUILD)/obj/tests/unit/test_oct_store.o: CFLAGS += $(PCRE2_CFLAGS) \
-	-Idaemons/octopusd
+	-Idaemons/octopusd -Ilibmk
 
 TEST_TARGETS += $(OCT_UNIT_TESTS)
 
@@ -41,7 +43,7 @@ OCTOPUSD_SRCS := daemons/octopusd/octopusd.c daemons/octopusd/server.c \
 	daemons/octopusd/waits.c
 OCTOPUSD_OBJS := $(OCTOPUSD_SRCS:%.c=$(BUILD)/obj/%.o)
 
-$(OCTOPUSD_OBJS): CFLAGS += $(PCRE2_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+$(OCTOPUSD_OBJS): CFLAGS += $(PCRE2_CFLAGS) $(LIBSYSTEMD_CFLAGS) -Ilibmk
 
 $(BUILD)/bin/octopusd: $(OCTOPUSD_OBJS) $(OCTSTORE_A) $(LIBMK_A)
 	@mkdir -p $(dir $@)

@@ -1,126 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * octopusd record store; see store.h for the indexes and the semantics.
+ *
+ * One file past 1,000 lines because every set and del updates all the
+ * indexes together (name table, skip list, attribute keys, owners) and
+ * their invariants (kpos against kidx->e, an owner freed with its last
+ * record) are kept only here; matching and the hash table already live
+ * apart (libmk/octopus/query.c, libmk/hashtab.c).
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include <inttypes.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
+#include "hashtab.h"
+#include "octopus/query.h"
 #include "store.h"
 
-/* ---- intrusive chained hash table ---- */
-
-struct hnode {
-	struct hnode *next;
-	uint64_t hash;
+/* A counted string to look up. */
+struct skey {
+	const char *p;
+	size_t len;
 };
 
-struct htab {
-	struct hnode **b;
-	size_t nb;	/* power of two, or 0 */
-	size_t n;
-};
-
-static uint64_t hash_u64(uint64_t x)
+static bool str_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
+	return alen == blen && !memcmp(a, b, alen);
 }
-
-/* FNV-1a from a per-store random basis, then a 64-bit finalizer: names
- * and keys come from clients, so their collisions should not be easy to
- * precompute. */
-static uint64_t hash_seeded(uint64_t seed, const void *p, size_t len)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ull ^ seed;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ull;
-	}
-	return hash_u64(h);
-}
-
-/* Makes room for one more entry; -1 when out of memory. */
-static int ht_reserve(struct htab *h)
-{
-	if (h->n + 1 <= h->nb)
-		return 0;
-	size_t nb = h->nb ? h->nb * 2 : 16;
-	struct hnode **b = calloc(nb, sizeof(*b));
-
-	if (!b)
-		return h->nb ? 0 : -1;	/* a full table still works */
-	for (size_t i = 0; i < h->nb; i++) {
-		struct hnode *e = h->b[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			e->next = b[e->hash & (nb - 1)];
-			b[e->hash & (nb - 1)] = e;
-		}
-	}
-	free(h->b);
-	h->b = b;
-	h->nb = nb;
-	return 0;
-}
-
-/* Needs a successful ht_reserve() first. */
-static void ht_insert(struct htab *h, struct hnode *e)
-{
-	struct hnode **slot = &h->b[e->hash & (h->nb - 1)];
-
-	e->next = *slot;
-	*slot = e;
-	h->n++;
-}
-
-static void ht_remove(struct htab *h, struct hnode *e)
-{
-	struct hnode **pp = &h->b[e->hash & (h->nb - 1)];
-
-	while (*pp != e)
-		pp = &(*pp)->next;
-	*pp = e->next;
-	h->n--;
-}
-
-static struct hnode *ht_first(const struct htab *h, uint64_t hash)
-{
-	return h->nb ? h->b[hash & (h->nb - 1)] : NULL;
-}
-
-/*
- * The name table: open addressing, linear probing, (hash, record) pairs in
- * one array: a lookup touches its slot and the record, and deletion shifts
- * back instead of leaving tombstones.
- */
-struct nslot {
-	uint64_t hash;
-	struct srec *r;
-};
-
-struct ntab {
-	struct nslot *s;
-	size_t cap;	/* power of two, or 0 */
-	size_t n;
-};
-
-#define hash_bytes(st, p, len) hash_seeded((st)->seed, (p), (len))
-
-#define container_of(p, type, member) \
-	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 /* ---- the store ---- */
 
@@ -135,21 +41,21 @@ struct kent {
 };
 
 struct kidx {
-	struct hnode hn;
+	uint64_t hash;
 	char *key;
 	size_t keylen;
 	struct kent *e;
 	size_t n, cap;
 };
 
+/* Filed under hash_u64(id), a bijection: the hash alone finds it. */
 struct owner {
-	struct hnode hn;
 	uint64_t id;
 	struct srec *head;
 };
 
 struct seqc {
-	struct hnode hn;
+	uint64_t hash;
 	char *base;
 	size_t len;
 	uint64_t next;
@@ -169,30 +75,23 @@ struct srec {
 	struct srec *next[];	/* skip list, level entries */
 };
 
-#define RE_CACHE 64
-
-struct re_slot {
-	char *pat;
-	size_t len;
-	uint64_t hash;
-	pcre2_code *code;
-};
-
+/*
+ * Four tables of one kind (libmk/hashtab.h): names (the records; a lookup
+ * touches its slots and the record), attribute keys, owners of ephemeral
+ * records, sequence counters.
+ */
 struct store {
-	struct ntab names;
-	struct htab keys;
-	struct htab owners;
-	struct htab seqs;
+	struct hashtab names;
+	struct hashtab keys;
+	struct hashtab owners;
+	struct hashtab seqs;
 	struct srec *head[SKIP_MAX];	/* skip list heads */
 	int level;
 	uint64_t rng;
-	struct re_slot re[RE_CACHE];
-	pcre2_match_data *md;
+	struct oct_query_ctx *qctx;	/* match data, limits, regex cache */
 	store_hook_fn hook;
 	void *hook_ctx;
 	uint64_t visited;
-	uint64_t compiles;
-	uint64_t seed;
 };
 
 struct store *store_new(void)
@@ -201,22 +100,14 @@ struct store *store_new(void)
 
 	if (!st)
 		return NULL;
-	st->md = pcre2_match_data_create(1, NULL);
-	if (!st->md) {
+	st->qctx = oct_query_ctx_new();
+	if (!st->qctx) {
 		free(st);
 		return NULL;
 	}
 	st->level = 1;
-	if (getrandom(&st->seed, sizeof(st->seed), GRND_NONBLOCK) !=
-	    (ssize_t)sizeof(st->seed)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		st->seed = hash_u64((uint64_t)ts.tv_nsec ^
-				    ((uint64_t)ts.tv_sec << 32) ^
-				    (uint64_t)(uintptr_t)st);
-	}
-	st->rng = st->seed | 1;
+	/* Skip list levels need no secret, only a per-process start. */
+	st->rng = hash_u64((uint64_t)(uintptr_t)st) | 1;
 	return st;
 }
 
@@ -224,6 +115,11 @@ void store_set_hook(struct store *st, store_hook_fn fn, void *ctx)
 {
 	st->hook = fn;
 	st->hook_ctx = ctx;
+}
+
+int store_set_match_limit(struct store *st, uint32_t match_limit)
+{
+	return oct_query_ctx_set_limits(st->qctx, match_limit, match_limit);
 }
 
 static void srec_free(struct srec *r)
@@ -234,157 +130,86 @@ static void srec_free(struct srec *r)
 	free(r);
 }
 
+static void kidx_free(struct kidx *k)
+{
+	free(k->key);
+	free(k->e);
+	free(k);
+}
+
+static void seqc_free(struct seqc *s)
+{
+	free(s->base);
+	free(s);
+}
+
 void store_free(struct store *st)
 {
+	void *v;
+
 	if (!st)
 		return;
 	for (struct srec *r = st->head[0], *n; r; r = n) {
 		n = r->next[0];
 		srec_free(r);
 	}
-	for (size_t i = 0; i < st->keys.nb; i++)
-		for (struct hnode *e = st->keys.b[i], *n; e; e = n) {
-			struct kidx *k = container_of(e, struct kidx, hn);
-
-			n = e->next;
-			free(k->key);
-			free(k->e);
-			free(k);
-		}
-	for (size_t i = 0; i < st->owners.nb; i++)
-		for (struct hnode *e = st->owners.b[i], *n; e; e = n) {
-			n = e->next;
-			free(container_of(e, struct owner, hn));
-		}
-	for (size_t i = 0; i < st->seqs.nb; i++)
-		for (struct hnode *e = st->seqs.b[i], *n; e; e = n) {
-			struct seqc *s = container_of(e, struct seqc, hn);
-
-			n = e->next;
-			free(s->base);
-			free(s);
-		}
-	free(st->names.s);
-	free(st->keys.b);
-	free(st->owners.b);
-	free(st->seqs.b);
-	for (int i = 0; i < RE_CACHE; i++) {
-		free(st->re[i].pat);
-		pcre2_code_free(st->re[i].code);
-	}
-	pcre2_match_data_free(st->md);
+	for (size_t i = 0; (v = hashtab_next(&st->keys, &i));)
+		kidx_free(v);
+	for (size_t i = 0; (v = hashtab_next(&st->owners, &i));)
+		free(v);
+	for (size_t i = 0; (v = hashtab_next(&st->seqs, &i));)
+		seqc_free(v);
+	hashtab_fini(&st->names);
+	hashtab_fini(&st->keys);
+	hashtab_fini(&st->owners);
+	hashtab_fini(&st->seqs);
+	oct_query_ctx_free(st->qctx);
 	free(st);
 }
 
-static bool str_eq(const char *a, size_t alen, const char *b, size_t blen)
+static bool srec_eq(const void *e, const void *key)
 {
-	return alen == blen && !memcmp(a, b, alen);
+	const struct srec *r = e;
+	const struct skey *k = key;
+
+	return str_eq(r->name, r->name_len, k->p, k->len);
+}
+
+static bool kidx_eq(const void *e, const void *key)
+{
+	const struct kidx *x = e;
+	const struct skey *k = key;
+
+	return str_eq(x->key, x->keylen, k->p, k->len);
+}
+
+static bool seqc_eq(const void *e, const void *key)
+{
+	const struct seqc *c = e;
+	const struct skey *k = key;
+
+	return str_eq(c->base, c->len, k->p, k->len);
 }
 
 static struct srec *find_name(const struct store *st, const char *name,
 			      size_t len)
 {
-	const struct ntab *t = &st->names;
-	uint64_t h = hash_bytes(st, name, len);
+	struct skey k = { name, len };
 
-	if (!t->cap)
-		return NULL;
-	for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-		struct srec *r = t->s[i].r;
-
-		if (!r)
-			return NULL;
-		if (t->s[i].hash == h && str_eq(r->name, r->name_len, name, len))
-			return r;
-	}
-}
-
-static void nt_place(struct ntab *t, struct srec *r)
-{
-	size_t i = r->hash & (t->cap - 1);
-
-	while (t->s[i].r)
-		i = (i + 1) & (t->cap - 1);
-	t->s[i].hash = r->hash;
-	t->s[i].r = r;
-}
-
-/* Room for one more at load <= 3/4; -1 when out of memory. */
-static int nt_reserve(struct ntab *t)
-{
-	if ((t->n + 1) * 4 <= t->cap * 3)
-		return 0;
-	size_t cap = t->cap ? t->cap * 2 : 16;
-	struct nslot *old = t->s;
-	size_t ocap = t->cap;
-
-	t->s = calloc(cap, sizeof(*t->s));
-	if (!t->s) {
-		t->s = old;
-		/* Still room below a full table: go on, a bit slower. */
-		return t->n + 1 < t->cap ? 0 : -1;
-	}
-	t->cap = cap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].r)
-			nt_place(t, old[i].r);
-	free(old);
-	return 0;
-}
-
-static void nt_insert(struct ntab *t, struct srec *r)
-{
-	nt_place(t, r);
-	t->n++;
-}
-
-static void nt_remove(struct ntab *t, struct srec *r)
-{
-	size_t mask = t->cap - 1, i = r->hash & mask, j;
-
-	while (t->s[i].r != r)
-		i = (i + 1) & mask;
-	/* Backward shift: move up entries whose probe passed the hole. */
-	for (j = i;;) {
-		j = (j + 1) & mask;
-		if (!t->s[j].r)
-			break;
-		size_t ideal = t->s[j].hash & mask;
-
-		if (((j - ideal) & mask) >= ((j - i) & mask)) {
-			t->s[i] = t->s[j];
-			i = j;
-		}
-	}
-	t->s[i].r = NULL;
-	t->n--;
+	return hashtab_find(&st->names, hash_bytes(name, len), srec_eq, &k);
 }
 
 static struct kidx *find_key(const struct store *st, const char *key,
 			     size_t len)
 {
-	uint64_t h = hash_bytes(st, key, len);
+	struct skey k = { key, len };
 
-	for (struct hnode *e = ht_first(&st->keys, h); e; e = e->next) {
-		struct kidx *k = container_of(e, struct kidx, hn);
-
-		if (e->hash == h && str_eq(k->key, k->keylen, key, len))
-			return k;
-	}
-	return NULL;
+	return hashtab_find(&st->keys, hash_bytes(key, len), kidx_eq, &k);
 }
 
 static struct owner *find_owner(const struct store *st, uint64_t id)
 {
-	uint64_t h = hash_u64(id);
-
-	for (struct hnode *e = ht_first(&st->owners, h); e; e = e->next) {
-		struct owner *o = container_of(e, struct owner, hn);
-
-		if (o->id == id)
-			return o;
-	}
-	return NULL;
+	return hashtab_find(&st->owners, hash_u64(id), NULL, NULL);
 }
 
 const struct oct_record *store_lookup(struct store *st, const char *name,
@@ -414,7 +239,7 @@ void store_stats(const struct store *st, struct store_stats *s)
 	s->records = st->names.n;
 	s->keys = st->keys.n;
 	s->visited = st->visited;
-	s->regex_compiles = st->compiles;
+	s->regex_compiles = oct_query_ctx_compiles(st->qctx);
 }
 
 void store_reset_visited(struct store *st)
@@ -509,10 +334,8 @@ static void kidx_remove(struct store *st, struct srec *r, size_t ai)
 	if (pos < k->n)
 		k->e[pos].r->kpos[k->e[pos].ai] = pos;
 	if (k->n == 0) {
-		ht_remove(&st->keys, &k->hn);
-		free(k->key);
-		free(k->e);
-		free(k);
+		hashtab_remove(&st->keys, k->hash, k);
+		kidx_free(k);
 	}
 	r->kidx[ai] = NULL;
 }
@@ -524,39 +347,46 @@ static void unindex(struct store *st, struct srec *r)
 			kidx_remove(st, r, i);
 }
 
+/* The index entry of key, made if absent; NULL when out of memory. */
+static struct kidx *key_get(struct store *st, const struct oct_str *key)
+{
+	struct kidx *k = find_key(st, key->p, key->len);
+
+	if (k)
+		return k;
+	if (hashtab_reserve(&st->keys))
+		return NULL;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->key = malloc(key->len + 1);
+	if (!k->key) {
+		free(k);
+		return NULL;
+	}
+	memcpy(k->key, key->p, key->len + 1);
+	k->keylen = key->len;
+	k->hash = hash_bytes(key->p, key->len);
+	hashtab_insert(&st->keys, k->hash, k);
+	return k;
+}
+
 /* Indexes r's attributes; on failure, undoes what it did. */
 static int index_rec(struct store *st, struct srec *r)
 {
 	for (size_t i = 0; i < r->rec->nattrs; i++) {
-		const struct oct_str *key = &r->rec->attrs[i].key;
-		struct kidx *k = find_key(st, key->p, key->len);
+		struct kidx *k = key_get(st, &r->rec->attrs[i].key);
 
-		if (!k) {
-			if (ht_reserve(&st->keys))
-				goto fail;
-			k = calloc(1, sizeof(*k));
-			if (!k)
-				goto fail;
-			k->key = malloc(key->len + 1);
-			if (!k->key) {
-				free(k);
-				goto fail;
-			}
-			memcpy(k->key, key->p, key->len + 1);
-			k->keylen = key->len;
-			k->hn.hash = hash_bytes(st, key->p, key->len);
-			ht_insert(&st->keys, &k->hn);
-		}
+		if (!k)
+			goto fail;
 		if (k->n == k->cap) {
 			size_t cap = k->cap ? k->cap * 2 : 4;
 			struct kent *e = realloc(k->e, cap * sizeof(*e));
 
 			if (!e) {
 				if (k->n == 0) {
-					ht_remove(&st->keys, &k->hn);
-					free(k->key);
-					free(k->e);
-					free(k);
+					hashtab_remove(&st->keys, k->hash, k);
+					kidx_free(k);
 				}
 				goto fail;
 			}
@@ -590,7 +420,7 @@ static void owner_unlink(struct store *st, struct srec *r)
 	r->oprev = r->onext = NULL;
 	r->ephemeral = false;
 	if (o && !o->head) {
-		ht_remove(&st->owners, &o->hn);
+		hashtab_remove(&st->owners, hash_u64(o->id), o);
 		free(o);
 	}
 }
@@ -600,14 +430,13 @@ static int owner_link(struct store *st, struct srec *r, uint64_t id)
 	struct owner *o = find_owner(st, id);
 
 	if (!o) {
-		if (ht_reserve(&st->owners))
+		if (hashtab_reserve(&st->owners))
 			return -1;
 		o = calloc(1, sizeof(*o));
 		if (!o)
 			return -1;
 		o->id = id;
-		o->hn.hash = hash_u64(id);
-		ht_insert(&st->owners, &o->hn);
+		hashtab_insert(&st->owners, hash_u64(id), o);
 	}
 	r->ephemeral = true;
 	r->owner = id;
@@ -619,192 +448,100 @@ static int owner_link(struct store *st, struct srec *r, uint64_t id)
 	return 0;
 }
 
-/* ---- queries ---- */
+/* ---- queries (the rules are libmk/octopus/query.c's) ---- */
 
-struct qterm {
-	const struct oct_attr *a;
-	pcre2_code *re;
-};
-
-struct query {
-	const struct oct_record *q;
-	pcre2_code *name_re;
-	struct qterm *t;
-	size_t n;
-	uint64_t pinned;	/* cache slots this query uses (RE_CACHE 64) */
-	pcre2_code **own;	/* compiled for this query only */
-	size_t nown;
-};
-
-static void query_fini(struct query *q)
+/* oct_query_match(): 1, 0 or -(an oct_err); counts the visit. */
+static int rec_match(struct store *st, const struct oct_query *q,
+		     const struct srec *r, unsigned int flags)
 {
-	for (size_t i = 0; i < q->nown; i++)
-		pcre2_code_free(q->own[i]);
-	free(q->own);
-	free(q->t);
-}
-
-/*
- * The compiled pattern, from the cache or compiled now. A slot used by
- * this query is never evicted by it: a second pattern hashing there is
- * compiled for the query alone. NULL: PCRE2 refused it (*oom false) or
- * out of memory (*oom true).
- */
-static pcre2_code *query_regex(struct store *st, struct query *q,
-			       const struct oct_str *pat, bool *oom)
-{
-	uint64_t h = hash_bytes(st, pat->p, pat->len);
-	unsigned int slot = (unsigned int)(h % RE_CACHE);
-	struct re_slot *s = &st->re[slot];
-	int errcode;
-	PCRE2_SIZE erroff;
-
-	*oom = false;
-	if (s->code && s->hash == h && str_eq(s->pat, s->len, pat->p, pat->len)) {
-		q->pinned |= 1ull << slot;
-		return s->code;
-	}
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat->p, pat->len, 0,
-					 &errcode, &erroff, NULL);
-
-	if (!code) {
-		*oom = errcode == PCRE2_ERROR_HEAPLIMIT ||
-		       errcode == PCRE2_ERROR_NOMEMORY;
-		return NULL;
-	}
-	st->compiles++;
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-	char *copy = (q->pinned >> slot) & 1 ? NULL : malloc(pat->len + 1);
-
-	if (!copy) {
-		pcre2_code **own = realloc(q->own, (q->nown + 1) * sizeof(*own));
-
-		if (!own) {
-			pcre2_code_free(code);
-			*oom = true;
-			return NULL;
-		}
-		q->own = own;
-		q->own[q->nown++] = code;
-		return code;
-	}
-	if (pat->len)
-		memcpy(copy, pat->p, pat->len);
-	copy[pat->len] = '\0';
-	free(s->pat);
-	pcre2_code_free(s->code);
-	s->pat = copy;
-	s->len = pat->len;
-	s->hash = h;
-	s->code = code;
-	q->pinned |= 1ull << slot;
-	return code;
-}
-
-static enum oct_err query_init(struct store *st, struct query *q,
-			       const struct oct_record *rec)
-{
-	bool oom = false;
-
-	memset(q, 0, sizeof(*q));
-	q->q = rec;
-	q->n = rec->nattrs;
-	if (q->n) {
-		q->t = calloc(q->n, sizeof(*q->t));
-		if (!q->t)
-			return OCT_ERR_NO_MEMORY;
-	}
-	for (size_t i = 0; i < q->n; i++)
-		q->t[i].a = &rec->attrs[i];
-	if (rec->name_kind == OCT_NAME_REGEX) {
-		q->name_re = query_regex(st, q, &rec->name, &oom);
-		if (!q->name_re)
-			goto fail;
-	}
-	for (size_t i = 0; i < q->n; i++) {
-		const struct oct_attr *a = &rec->attrs[i];
-
-		if (a->op == OCT_OP_VALUE && a->val.type == OCT_V_REGEX) {
-			q->t[i].re = query_regex(st, q, &a->val.s, &oom);
-			if (!q->t[i].re)
-				goto fail;
-		}
-	}
-	return OCT_OK;
-fail:
-	query_fini(q);
-	return oom ? OCT_ERR_NO_MEMORY : OCT_ERR_PARSER_FAIL;
-}
-
-static bool re_match(struct store *st, pcre2_code *re, const struct oct_str *s)
-{
-	int rc = pcre2_match(re, (PCRE2_SPTR)s->p, s->len, 0, 0, st->md, NULL);
-
-	return rc >= 0;
-}
-
-static bool term_match(struct store *st, const struct qterm *t,
-		       const struct oct_record *rec)
-{
-	const struct oct_attr *qa = t->a;
-	const struct oct_attr *a = oct_record_find(rec, qa->key.p, qa->key.len);
-	int c;
-
-	if (!a)
-		return false;
-	if (qa->op == OCT_OP_VALUE) {
-		switch (qa->val.type) {
-		case OCT_V_ANY:
-			return true;
-		case OCT_V_REGEX:
-			return (a->val.type == OCT_V_STRING ||
-				a->val.type == OCT_V_IDENT) &&
-			       re_match(st, t->re, &a->val.s);
-		default:
-			return oct_value_equal(&a->val, &qa->val);
-		}
-	}
-	if (!oct_value_cmp(&a->val, &qa->val, &c))
-		return false;
-	switch (qa->op) {
-	case OCT_OP_EQ: return c == 0;
-	case OCT_OP_NE: return c != 0;
-	case OCT_OP_LT: return c < 0;
-	case OCT_OP_LE: return c <= 0;
-	case OCT_OP_GT: return c > 0;
-	case OCT_OP_GE: return c >= 0;
-	default: return false;
-	}
-}
-
-static bool rec_match(struct store *st, const struct query *q,
-		      const struct srec *r, bool constraints_only)
-{
-	const struct oct_record *rec = r->rec;
-
 	st->visited++;
-	if (!constraints_only) {
-		switch (q->q->name_kind) {
-		case OCT_NAME_LITERAL:
-			if (!str_eq(rec->name.p, rec->name.len, q->q->name.p,
-				    q->q->name.len))
-				return false;
-			break;
-		case OCT_NAME_REGEX:
-			if (!re_match(st, q->name_re, &rec->name))
-				return false;
-			break;
-		case OCT_NAME_ANY:
-			break;
-		}
+	return oct_query_match(q, st->qctx, r->rec, flags);
+}
+
+/* A growing array of matches. */
+struct results {
+	struct srec **r;
+	size_t n, cap;
+};
+
+static enum oct_err results_add(struct results *res, struct srec *r)
+{
+	if (res->n == res->cap) {
+		size_t nc = res->cap ? res->cap * 2 : 8;
+		struct srec **nr = realloc(res->r, nc * sizeof(*nr));
+
+		if (!nr)
+			return OCT_ERR_NO_MEMORY;
+		res->r = nr;
+		res->cap = nc;
 	}
-	for (size_t i = 0; i < q->n; i++) {
-		if (constraints_only && q->t[i].a->op == OCT_OP_VALUE)
+	res->r[res->n++] = r;
+	return OCT_OK;
+}
+
+/* The index of the query's rarest key; NULL if a key has no records. */
+static struct kidx *rarest_key(const struct store *st,
+			       const struct oct_record *qr)
+{
+	struct kidx *best = NULL;
+
+	for (size_t i = 0; i < qr->nattrs; i++) {
+		const struct oct_str *key = &qr->attrs[i].key;
+		struct kidx *k = find_key(st, key->p, key->len);
+
+		if (!k)
+			return NULL;
+		if (!best || k->n < best->n)
+			best = k;
+	}
+	return best;
+}
+
+/* Only the records having the query's rarest key. */
+static enum oct_err query_by_key(struct store *st, const struct oct_query *q,
+				 bool all, struct results *res)
+{
+	struct kidx *best = rarest_key(st, q->rec);
+	struct srec *first = NULL;
+	enum oct_err err = OCT_OK;
+
+	for (size_t i = 0; best && i < best->n && !err; i++) {
+		struct srec *r = best->e[i].r;
+		int rc = rec_match(st, q, r, 0);
+
+		if (rc < 0)
+			err = (enum oct_err)-rc;
+		else if (rc == 0)
 			continue;
-		if (!term_match(st, &q->t[i], rec))
-			return false;
+		else if (all)
+			err = results_add(res, r);
+		else if (!first || name_cmp(r, first) < 0)
+			first = r;
 	}
-	return true;
+	if (!err && first)
+		err = results_add(res, first);
+	if (!err && all && res->n > 1)	/* sort the matches only */
+		qsort(res->r, res->n, sizeof(*res->r), srec_ptr_cmp);
+	return err;
+}
+
+/* Every record in natural order, up to the first match unless all. */
+static enum oct_err query_in_order(struct store *st, const struct oct_query *q,
+				   bool all, struct results *res)
+{
+	enum oct_err err = OCT_OK;
+
+	for (struct srec *r = st->head[0]; r && !err; r = r->next[0]) {
+		int rc = rec_match(st, q, r, 0);
+
+		if (rc < 0)
+			err = (enum oct_err)-rc;
+		else if (rc == 0)
+			continue;
+		else if ((err = results_add(res, r)) == OCT_OK && !all)
+			break;
+	}
+	return err;
 }
 
 /*
@@ -814,89 +551,36 @@ static bool rec_match(struct store *st, const struct query *q,
 static enum oct_err run_query(struct store *st, const struct oct_record *qr,
 			      bool all, struct srec ***out, size_t *nout)
 {
-	struct query q;
-	enum oct_err err = query_init(st, &q, qr);
-	struct srec **res = NULL;
-	size_t n = 0, cap = 0;
+	struct oct_query q;
+	struct results res = { 0 };
+	enum oct_err err = oct_query_compile(&q, qr, st->qctx);
 
-	if (err)
-		return err;
 	*out = NULL;
 	*nout = 0;
-
-#define ADD(r)								\
-	do {								\
-		if (n == cap) {						\
-			size_t nc = cap ? cap * 2 : 8;			\
-			struct srec **nr = realloc(res, nc * sizeof(*nr)); \
-			if (!nr) {					\
-				err = OCT_ERR_NO_MEMORY;		\
-				goto done;				\
-			}						\
-			res = nr;					\
-			cap = nc;					\
-		}							\
-		res[n++] = (r);						\
-	} while (0)
-
+	if (err)
+		return err;
 	if (qr->name_kind == OCT_NAME_LITERAL) {
 		struct srec *r = find_name(st, qr->name.p, qr->name.len);
+		int rc = r ? rec_match(st, &q, r, 0) : 0;
 
-		if (r && rec_match(st, &q, r, false))
-			ADD(r);
-	} else if (q.n > 0) {
-		/* Only records having the query's rarest key. */
-		struct kidx *best = NULL;
-
-		for (size_t i = 0; i < q.n; i++) {
-			struct kidx *k = find_key(st, q.t[i].a->key.p,
-						  q.t[i].a->key.len);
-
-			if (!k) {
-				best = NULL;
-				goto done;
-			}
-			if (!best || k->n < best->n)
-				best = k;
-		}
-		struct srec *first = NULL;
-
-		for (size_t i = 0; i < best->n; i++) {
-			struct srec *r = best->e[i].r;
-
-			if (!rec_match(st, &q, r, false))
-				continue;
-			if (all)
-				ADD(r);
-			else if (!first || name_cmp(r, first) < 0)
-				first = r;
-		}
-		if (first)
-			ADD(first);
-		if (all && n > 1)	/* sort the matches only */
-			qsort(res, n, sizeof(*res), srec_ptr_cmp);
+		if (rc < 0)
+			err = (enum oct_err)-rc;
+		else if (rc > 0)
+			err = results_add(&res, r);
+	} else if (qr->nattrs > 0) {
+		err = query_by_key(st, &q, all, &res);
 	} else {
-		for (struct srec *r = st->head[0]; r; r = r->next[0]) {
-			if (!rec_match(st, &q, r, false))
-				continue;
-			ADD(r);
-			if (!all)
-				break;
-		}
+		err = query_in_order(st, &q, all, &res);
 	}
-done:
-#undef ADD
-	query_fini(&q);
+	oct_query_free(&q);
+	if (!err && res.n == 0)
+		err = OCT_ERR_NO_RECORD;
 	if (err) {
-		free(res);
+		free(res.r);
 		return err;
 	}
-	if (n == 0) {
-		free(res);
-		return OCT_ERR_NO_RECORD;
-	}
-	*out = res;
-	*nout = n;
+	*out = res.r;
+	*nout = res.n;
 	return OCT_OK;
 }
 
@@ -1046,10 +730,166 @@ static bool set_valid(const struct oct_record *rec)
 
 static void del_rec(struct store *st, struct srec *r)
 {
-	nt_remove(&st->names, r);
+	hashtab_remove(&st->names, r->hash, r);
 	skip_remove(st, r);
 	unindex(st, r);
 	owner_unlink(st, r);
+}
+
+/* Whether old satisfies the constraint terms of rec. */
+static enum oct_err check_constraints(struct store *st,
+				      const struct oct_record *rec,
+				      const struct srec *old)
+{
+	struct oct_query q;
+	enum oct_err err;
+	int rc;
+
+	if (!old)
+		return OCT_ERR_CONSTRAINT_MISMATCH;
+	err = oct_query_compile(&q, rec, st->qctx);
+	if (err)
+		return err;
+	rc = rec_match(st, &q, old, OCT_QUERY_CONSTRAINTS);
+	oct_query_free(&q);
+	if (rc < 0)
+		return (enum oct_err)-rc;
+	return rc ? OCT_OK : OCT_ERR_CONSTRAINT_MISMATCH;
+}
+
+/* The counter of a sequential base, made if absent; NULL when out of
+ * memory. */
+static struct seqc *seq_counter(struct store *st, const char *base, size_t len)
+{
+	struct skey k = { base, len };
+	uint64_t h = hash_bytes(base, len);
+	struct seqc *sc = hashtab_find(&st->seqs, h, seqc_eq, &k);
+
+	if (sc)
+		return sc;
+	if (hashtab_reserve(&st->seqs))
+		return NULL;
+	sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return NULL;
+	sc->base = malloc(len + 1);
+	if (!sc->base) {
+		free(sc);
+		return NULL;
+	}
+	memcpy(sc->base, base, len);
+	sc->base[len] = '\0';
+	sc->len = len;
+	sc->hash = h;
+	hashtab_insert(&st->seqs, h, sc);
+	return sc;
+}
+
+/* base + the base's next counter value not taken yet, malloc'd, in
+ * *name (length *len); NULL when out of memory. */
+static char *seq_name(struct store *st, const char *base, size_t *len)
+{
+	struct seqc *sc = seq_counter(st, base, *len);
+	char *name = sc ? malloc(sc->len + 24) : NULL;
+
+	if (!name)
+		return NULL;
+	memcpy(name, base, sc->len);
+	do {
+		*len = sc->len + (size_t)snprintf(name + sc->len, 24,
+						  "%" PRIu64, sc->next++);
+	} while (find_name(st, name, *len));
+	return name;
+}
+
+/*
+ * Swaps nrec (with its index arrays kidx, kpos) in under old's node; on
+ * failure old keeps its record and nothing of nrec is taken.
+ */
+static int replace_rec(struct store *st, struct srec *old,
+		       struct oct_record *nrec, struct kidx **kidx,
+		       size_t *kpos)
+{
+	struct oct_record *orec = old->rec;
+	struct kidx **ok = old->kidx;
+	size_t *op = old->kpos;
+
+	unindex(st, old);
+	old->rec = nrec;
+	old->kidx = kidx;
+	old->kpos = kpos;
+	if (index_rec(st, old)) {
+		/* Back to the old record; its index entries were freed, so
+		 * re-adding them may fail too: then the old record stays but
+		 * is missing from some key indexes. */
+		old->rec = orec;
+		old->kidx = ok;
+		old->kpos = op;
+		memset(ok, 0, orec->nattrs * sizeof(*ok));
+		(void)index_rec(st, old);
+		return -1;
+	}
+	oct_record_free(orec);
+	free(ok);
+	free(op);
+	owner_unlink(st, old);
+	return 0;
+}
+
+/* A new node for nrec (with kidx, kpos), indexed everywhere; NULL when
+ * out of memory (then nothing of nrec is taken). */
+static struct srec *insert_rec(struct store *st, struct oct_record *nrec,
+			       struct kidx **kidx, size_t *kpos)
+{
+	int lvl = random_level(st);
+	struct srec *r;
+
+	if (hashtab_reserve(&st->names))
+		return NULL;
+	r = calloc(1, sizeof(*r) + (size_t)lvl * sizeof(r->next[0]) +
+		      nrec->name.len + 1);
+	if (!r)
+		return NULL;
+	char *nm = (char *)&r->next[lvl];
+
+	memcpy(nm, nrec->name.p, nrec->name.len + 1);
+	r->name = nm;
+	r->name_len = nrec->name.len;
+	r->hash = hash_bytes(nm, r->name_len);
+	r->rec = nrec;
+	r->kidx = kidx;
+	r->kpos = kpos;
+	r->level = lvl;
+	if (index_rec(st, r)) {
+		free(r);
+		return NULL;
+	}
+	hashtab_insert(&st->names, r->hash, r);
+	skip_insert(st, r);
+	return r;
+}
+
+/* Stores nrec (taken over) in old's place or in a new node. */
+static enum oct_err put_rec(struct store *st, struct srec *old,
+			    struct oct_record *nrec, struct srec **out)
+{
+	size_t na = nrec->nattrs ? nrec->nattrs : 1;
+	struct kidx **kidx = calloc(na, sizeof(*kidx));
+	size_t *kpos = calloc(na, sizeof(*kpos));
+
+	*out = NULL;
+	if (kidx && kpos) {
+		if (old && !replace_rec(st, old, nrec, kidx, kpos))
+			*out = old;
+		else if (!old)
+			*out = insert_rec(st, nrec, kidx, kpos);
+	}
+	if (*out)
+		return OCT_OK;
+	free(kidx);
+	free(kpos);
+	oct_record_free(nrec);
+	return OCT_ERR_NO_MEMORY;
 }
 
 enum oct_err store_set(struct store *st, const struct oct_record *rec,
@@ -1060,8 +900,9 @@ enum oct_err store_set(struct store *st, const struct oct_record *rec,
 	char *seqname = NULL;
 	const char *name = rec->name.p;
 	size_t len = rec->name.len;
-	struct srec *old, *r = NULL;
+	struct srec *old, *r;
 	struct oct_record *nrec;
+	enum oct_err err;
 
 	if (stored)
 		*stored = NULL;
@@ -1072,123 +913,23 @@ enum oct_err store_set(struct store *st, const struct oct_record *rec,
 	if (flags & STORE_SET_SEQ) {
 		if (cond)
 			return OCT_ERR_CONSTRAINT_MISMATCH;
-		uint64_t h = hash_bytes(st, name, len);
-		struct seqc *sc = NULL;
-
-		for (struct hnode *e = ht_first(&st->seqs, h); e; e = e->next) {
-			struct seqc *c = container_of(e, struct seqc, hn);
-
-			if (e->hash == h && str_eq(c->base, c->len, name, len)) {
-				sc = c;
-				break;
-			}
-		}
-		if (!sc) {
-			if (ht_reserve(&st->seqs))
-				return OCT_ERR_NO_MEMORY;
-			sc = calloc(1, sizeof(*sc));
-			if (!sc)
-				return OCT_ERR_NO_MEMORY;
-			sc->base = malloc(len + 1);
-			if (!sc->base) {
-				free(sc);
-				return OCT_ERR_NO_MEMORY;
-			}
-			memcpy(sc->base, name, len);
-			sc->base[len] = '\0';
-			sc->len = len;
-			sc->hn.hash = h;
-			ht_insert(&st->seqs, &sc->hn);
-		}
-		seqname = malloc(len + 24);
+		name = seqname = seq_name(st, name, &len);
 		if (!seqname)
 			return OCT_ERR_NO_MEMORY;
-		memcpy(seqname, name, len);
-		do {
-			len = sc->len + (size_t)snprintf(seqname + sc->len, 24,
-							 "%" PRIu64, sc->next++);
-		} while (find_name(st, seqname, len));
-		name = seqname;
 	}
 	old = find_name(st, name, len);
 	if (cond) {
-		struct query q;
-		enum oct_err err;
-
-		if (!old)
-			return OCT_ERR_CONSTRAINT_MISMATCH;
-		err = query_init(st, &q, rec);
+		err = check_constraints(st, rec, old);
 		if (err)
 			return err;
-		bool ok = rec_match(st, &q, old, true);
-
-		query_fini(&q);
-		if (!ok)
-			return OCT_ERR_CONSTRAINT_MISMATCH;
 	}
 	nrec = stored_form(rec, name, len);
 	free(seqname);
 	if (!nrec)
 		return OCT_ERR_NO_MEMORY;
-
-	size_t na = nrec->nattrs ? nrec->nattrs : 1;
-	struct kidx **kidx = calloc(na, sizeof(*kidx));
-	size_t *kpos = calloc(na, sizeof(*kpos));
-
-	if (!kidx || !kpos)
-		goto oom;
-	if (old) {
-		/* Swap the record under the same node. */
-		struct oct_record *orec = old->rec;
-		struct kidx **ok = old->kidx;
-		size_t *op = old->kpos;
-
-		unindex(st, old);
-		old->rec = nrec;
-		old->kidx = kidx;
-		old->kpos = kpos;
-		if (index_rec(st, old)) {
-			/* Back to the old record; its index entries were
-			 * freed, so re-adding them may fail too: then the old
-			 * record stays but is missing from some key indexes. */
-			old->rec = orec;
-			old->kidx = ok;
-			old->kpos = op;
-			memset(ok, 0, orec->nattrs * sizeof(*ok));
-			(void)index_rec(st, old);
-			goto oom;
-		}
-		oct_record_free(orec);
-		free(ok);
-		free(op);
-		r = old;
-		owner_unlink(st, r);
-	} else {
-		int lvl = random_level(st);
-
-		if (nt_reserve(&st->names))
-			goto oom;
-		r = calloc(1, sizeof(*r) + (size_t)lvl * sizeof(r->next[0]) +
-			      nrec->name.len + 1);
-		if (!r)
-			goto oom;
-		char *nm = (char *)&r->next[lvl];
-
-		memcpy(nm, nrec->name.p, nrec->name.len + 1);
-		r->name = nm;
-		r->name_len = nrec->name.len;
-		r->hash = hash_bytes(st, nm, r->name_len);
-		r->rec = nrec;
-		r->kidx = kidx;
-		r->kpos = kpos;
-		r->level = lvl;
-		if (index_rec(st, r)) {
-			free(r);
-			goto oom;
-		}
-		nt_insert(&st->names, r);
-		skip_insert(st, r);
-	}
+	err = put_rec(st, old, nrec, &r);
+	if (err)
+		return err;
 	if ((flags & STORE_SET_EPHEMERAL) && owner_link(st, r, owner)) {
 		/* Cannot track it for its owner: do not keep it at all. */
 		del_rec(st, r);
@@ -1200,11 +941,6 @@ enum oct_err store_set(struct store *st, const struct oct_record *rec,
 	if (stored)
 		*stored = r->rec;
 	return OCT_OK;
-oom:
-	free(kidx);
-	free(kpos);
-	oct_record_free(nrec);
-	return OCT_ERR_NO_MEMORY;
 }
 
 enum oct_err store_del(struct store *st, const struct oct_record *query)
@@ -1217,15 +953,17 @@ enum oct_err store_del(struct store *st, const struct oct_record *query)
 	if (!r)
 		return OCT_ERR_NO_RECORD;
 	if (query->nattrs) {
-		struct query q;
-		enum oct_err err = query_init(st, &q, query);
+		struct oct_query q;
+		enum oct_err err = oct_query_compile(&q, query, st->qctx);
+		int rc;
 
 		if (err)
 			return err;
-		bool ok = rec_match(st, &q, r, false);
-
-		query_fini(&q);
-		if (!ok)
+		rc = rec_match(st, &q, r, 0);
+		oct_query_free(&q);
+		if (rc < 0)
+			return (enum oct_err)-rc;
+		if (!rc)
 			return OCT_ERR_CONSTRAINT_MISMATCH;
 	}
 	del_rec(st, r);

@@ -15,13 +15,12 @@
  * Regexes (PCRE2, unanchored unless the pattern anchors) are compiled once
  * per query and kept in a small per-store cache keyed by pattern.
  *
- * Matching a query against a record: the name is literal (equal), '_'
- * (any) or a regex; every term's key must exist in the record: `key: _`
- * asks just that, `key: r'...'` matches string and identifier values,
- * `key: literal` asks for an equal value and `key OP literal` for an
- * ordered one (oct_value_cmp(): numbers numerically across int/float,
- * strings with strings; values that cannot be compared, such as a string
- * and a number, do not match, and that is no error).
+ * Matching a query against a record follows libmk/octopus/query.h, the
+ * one implementation the watch index (watchidx.h) uses too. Every query
+ * call may fail with OCT_ERR_PARSER_FAIL for a regex PCRE2 refuses, and
+ * with OCT_ERR_QUERY_SIZE (a regex hit PCRE2's match or depth limit),
+ * OCT_ERR_NO_MEMORY or OCT_ERR_ENGINE_FAIL for a match PCRE2 gave up on:
+ * such a record is neither a match nor a mismatch, so the call fails.
  *
  * Records returned as `const struct oct_record *` are the store's own:
  * valid until the next store_set/store_del/store_del_owned/store_free.
@@ -54,6 +53,9 @@ typedef void (*store_hook_fn)(void *ctx, enum store_op op,
 struct store *store_new(void);
 void store_free(struct store *st);
 void store_set_hook(struct store *st, store_hook_fn fn, void *ctx);
+/* PCRE2's match and depth limit for the store's queries (0: PCRE2's
+ * defaults); -1 when out of memory. */
+int store_set_match_limit(struct store *st, uint32_t match_limit);
 
 /* store_set() flags. */
 #define STORE_SET_SEQ		0x1u	/* name is a base: store base<N> */
@@ -78,6 +80,7 @@ enum oct_err store_set(struct store *st, const struct oct_record *rec,
 		       const struct oct_record **stored);
 
 /* The first match in natural name order, or OCT_ERR_NO_RECORD. Errors:
+ * those of every query call (above), such as
  * OCT_ERR_PARSER_FAIL for a regex PCRE2 refuses. */
 enum oct_err store_get(struct store *st, const struct oct_record *query,
 		       const struct oct_record **out);

@@ -1,20 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * octopusd watch index (watchidx.h): a chained hash table of buckets, one
+ * octopusd watch index (watchidx.h): libmk's hash table of buckets, one
  * per literal name and one per attribute key that some query is filed
  * under; a bucket is a doubly linked list of watches, so adding and
  * removing a watch is O(1) and an empty bucket is freed at once.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "watchidx.h"
 
 struct wbucket {
-	struct wbucket *next;	/* hash chain */
 	uint64_t hash;
 	size_t n;
 	struct watch *head;
@@ -25,241 +21,123 @@ struct wbucket {
 
 /* ---- matching ---- */
 
-static pcre2_code *compile(const struct oct_str *pat, enum oct_err *err)
-{
-	int ec;
-	PCRE2_SIZE off;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat->p, pat->len, 0, &ec,
-				       &off, NULL);
-
-	if (!re) {
-		*err = ec == PCRE2_ERROR_NOMEMORY ? OCT_ERR_NO_MEMORY :
-						    OCT_ERR_PARSER_FAIL;
-		return NULL;
-	}
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-	return re;
-}
-
 void watch_fini(struct watch *w)
 {
-	if (w->term_re)
-		for (size_t i = 0; i < w->q->nattrs; i++)
-			pcre2_code_free(w->term_re[i]);
-	free(w->term_re);
-	pcre2_code_free(w->name_re);
-	pcre2_match_data_free(w->md);
+	oct_query_free(&w->cq);
 	oct_record_free(w->q);
 	memset(w, 0, sizeof(*w));
 }
 
 enum oct_err watch_init(struct watch *w, struct oct_record *q)
 {
-	enum oct_err err = OCT_ERR_NO_MEMORY;
+	enum oct_err err;
 
 	memset(w, 0, sizeof(*w));
 	w->q = q;
-	if (q->nattrs) {
-		w->term_re = calloc(q->nattrs, sizeof(*w->term_re));
-		if (!w->term_re)
-			goto fail;
-	}
-	w->md = pcre2_match_data_create(1, NULL);
-	if (!w->md)
-		goto fail;
-	if (q->name_kind == OCT_NAME_REGEX) {
-		w->name_re = compile(&q->name, &err);
-		if (!w->name_re)
-			goto fail;
-	}
-	for (size_t i = 0; i < q->nattrs; i++) {
-		const struct oct_attr *a = &q->attrs[i];
-
-		if (a->op == OCT_OP_VALUE && a->val.type == OCT_V_REGEX) {
-			w->term_re[i] = compile(&a->val.s, &err);
-			if (!w->term_re[i])
-				goto fail;
-		}
-	}
-	return OCT_OK;
-fail:
-	watch_fini(w);
+	/* No cache: a watch keeps its patterns as long as it lives. */
+	err = oct_query_compile(&w->cq, q, NULL);
+	if (err)
+		watch_fini(w);
 	return err;
 }
 
-static bool re_match(struct watch *w, void *re, const struct oct_str *v)
+static struct oct_query_ctx *qctx_get(struct watchidx *x)
 {
-	return pcre2_match(re, (PCRE2_SPTR)v->p, v->len, 0, 0, w->md,
-			   NULL) >= 0;
+	if (!x->qctx)
+		x->qctx = oct_query_ctx_new();
+	return x->qctx;
 }
 
-bool watch_match(struct watch *w, const struct oct_record *r)
+enum oct_err watch_match(struct watchidx *x, struct watch *w,
+			 const struct oct_record *r, bool *match)
 {
-	const struct oct_record *q = w->q;
+	int rc = qctx_get(x) ? oct_query_match(&w->cq, x->qctx, r, 0) :
+			       -(int)OCT_ERR_NO_MEMORY;
 
-	switch (q->name_kind) {
-	case OCT_NAME_LITERAL:
-		if (q->name.len != r->name.len ||
-		    memcmp(q->name.p, r->name.p, q->name.len))
-			return false;
-		break;
-	case OCT_NAME_REGEX:
-		if (!re_match(w, w->name_re, &r->name))
-			return false;
-		break;
-	case OCT_NAME_ANY:
-		break;
-	}
-	for (size_t i = 0; i < q->nattrs; i++) {
-		const struct oct_attr *qa = &q->attrs[i];
-		const struct oct_attr *a = oct_record_find(r, qa->key.p, qa->key.len);
-		int c;
-
-		if (!a)
-			return false;
-		if (qa->op == OCT_OP_VALUE) {
-			if (qa->val.type == OCT_V_ANY)
-				continue;
-			if (qa->val.type == OCT_V_REGEX) {
-				if ((a->val.type != OCT_V_STRING &&
-				     a->val.type != OCT_V_IDENT) ||
-				    !re_match(w, w->term_re[i], &a->val.s))
-					return false;
-				continue;
-			}
-			if (!oct_value_equal(&a->val, &qa->val))
-				return false;
-			continue;
-		}
-		if (!oct_value_cmp(&a->val, &qa->val, &c))
-			return false;
-		switch (qa->op) {
-		case OCT_OP_EQ: if (c != 0) return false; break;
-		case OCT_OP_NE: if (c == 0) return false; break;
-		case OCT_OP_LT: if (c >= 0) return false; break;
-		case OCT_OP_LE: if (c > 0) return false; break;
-		case OCT_OP_GT: if (c <= 0) return false; break;
-		case OCT_OP_GE: if (c < 0) return false; break;
-		default: return false;
-		}
-	}
-	return true;
+	*match = rc > 0;
+	return rc < 0 ? (enum oct_err)-rc : OCT_OK;
 }
 
 /* ---- the index ---- */
 
-/* FNV-1a from a random basis, then a 64-bit finalizer: names and keys
- * come from clients (as in store.c). */
-static uint64_t hash_str(uint64_t seed, bool is_key, const char *p, size_t len)
+/* Names and keys in one table: the low bit keeps "x" the name and "x"
+ * the key apart in the hash too. */
+static uint64_t bucket_hash(bool is_key, const char *p, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ seed ^ is_key;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
+	return hash_bytes(p, len) ^ is_key;
 }
 
 void watchidx_init(struct watchidx *x)
 {
-	struct timespec ts;
-
 	memset(x, 0, sizeof(*x));
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	x->seed = hash_str((uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)x, false,
-			   "", 0);
+	hashtab_init(&x->buckets);
 }
 
 void watchidx_fini(struct watchidx *x)
 {
-	for (size_t i = 0; i < x->cap; i++) {
-		struct wbucket *b = x->tab[i], *next;
+	void *b;
 
-		for (; b; b = next) {
-			next = b->next;
-			free(b);
-		}
-	}
-	free(x->tab);
+	for (size_t i = 0; (b = hashtab_next(&x->buckets, &i));)
+		free(b);
+	hashtab_fini(&x->buckets);
+	oct_query_ctx_free(x->qctx);
 	memset(x, 0, sizeof(*x));
 }
 
-static struct wbucket *bucket_find(const struct watchidx *x, bool is_key,
-				   const char *p, size_t len, uint64_t h)
+int watchidx_set_match_limit(struct watchidx *x, uint32_t match_limit)
 {
-	if (!x->cap)
-		return NULL;
-	for (struct wbucket *b = x->tab[h & (x->cap - 1)]; b; b = b->next)
-		if (b->hash == h && b->is_key == is_key && b->len == len &&
-		    !memcmp(b->s, p, len))
-			return b;
-	return NULL;
+	if (!qctx_get(x))
+		return -1;
+	return oct_query_ctx_set_limits(x->qctx, match_limit, match_limit);
 }
 
-/* Room for one more bucket; -1 when out of memory with no table at all. */
-static int reserve(struct watchidx *x)
+struct bkey {
+	bool is_key;
+	const char *p;
+	size_t len;
+};
+
+static bool bucket_eq(const void *e, const void *key)
 {
-	size_t cap;
-	struct wbucket **tab;
+	const struct wbucket *b = e;
+	const struct bkey *k = key;
 
-	if (x->nbuckets + 1 <= x->cap)
-		return 0;
-	cap = x->cap ? x->cap * 2 : 16;
-	tab = calloc(cap, sizeof(*tab));
-	if (!tab)
-		return x->cap ? 0 : -1;	/* a full table still works */
-	for (size_t i = 0; i < x->cap; i++) {
-		struct wbucket *b = x->tab[i], *next;
+	return b->is_key == k->is_key && b->len == k->len &&
+	       !memcmp(b->s, k->p, k->len);
+}
 
-		for (; b; b = next) {
-			next = b->next;
-			b->next = tab[b->hash & (cap - 1)];
-			tab[b->hash & (cap - 1)] = b;
-		}
-	}
-	free(x->tab);
-	x->tab = tab;
-	x->cap = cap;
-	return 0;
+static struct wbucket *bucket_find(const struct watchidx *x, bool is_key,
+				   const char *p, size_t len)
+{
+	struct bkey k = { is_key, p, len };
+
+	return hashtab_find(&x->buckets, bucket_hash(is_key, p, len),
+			    bucket_eq, &k);
 }
 
 static struct wbucket *bucket_get(struct watchidx *x, bool is_key,
 				  const char *p, size_t len)
 {
-	uint64_t h = hash_str(x->seed, is_key, p, len);
-	struct wbucket *b = bucket_find(x, is_key, p, len, h), **slot;
+	struct wbucket *b = bucket_find(x, is_key, p, len);
 
 	if (b)
 		return b;
-	if (reserve(x) < 0)
+	if (hashtab_reserve(&x->buckets) < 0)
 		return NULL;
 	b = calloc(1, sizeof(*b) + len + 1);
 	if (!b)
 		return NULL;
-	b->hash = h;
+	b->hash = bucket_hash(is_key, p, len);
 	b->is_key = is_key;
 	b->len = len;
 	memcpy(b->s, p, len);
-	slot = &x->tab[h & (x->cap - 1)];
-	b->next = *slot;
-	*slot = b;
-	x->nbuckets++;
+	hashtab_insert(&x->buckets, b->hash, b);
 	return b;
 }
 
 static void bucket_put(struct watchidx *x, struct wbucket *b)
 {
-	struct wbucket **pp = &x->tab[b->hash & (x->cap - 1)];
-
-	while (*pp != b)
-		pp = &(*pp)->next;
-	*pp = b->next;
-	x->nbuckets--;
+	hashtab_remove(&x->buckets, b->hash, b);
 	free(b);
 }
 
@@ -278,8 +156,7 @@ static const struct oct_str *best_key(const struct watchidx *x,
 		if (i && k->len == q->attrs[i - 1].key.len &&
 		    !memcmp(k->p, q->attrs[i - 1].key.p, k->len))
 			continue;	/* terms of one key are adjacent */
-		b = bucket_find(x, true, k->p, k->len,
-				hash_str(x->seed, true, k->p, k->len));
+		b = bucket_find(x, true, k->p, k->len);
 		n = b ? b->n : 0;
 		if (n < best_n) {
 			best = k;
@@ -295,6 +172,8 @@ int watchidx_add(struct watchidx *x, struct watch *w)
 	struct watch **head = &x->rest;
 
 	w->bucket = NULL;
+	if (!qctx_get(x))
+		return -1;
 	if (q->name_kind == OCT_NAME_LITERAL) {
 		w->bucket = bucket_get(x, false, q->name.p, q->name.len);
 		if (!w->bucket)
@@ -348,9 +227,14 @@ static size_t visit(struct watchidx *x, struct watch *w,
 {
 	size_t n = 0;
 
+	/* x->qctx exists: watchidx_add() made it. */
 	for (; w; w = w->inext) {
+		int rc = oct_query_match(&w->cq, x->qctx, r, 0);
+
 		x->visited++;
-		if (watch_match(w, r)) {
+		if (rc < 0) {
+			x->match_errors++;
+		} else if (rc) {
 			fn(w, ctx);
 			n++;
 		}
@@ -367,17 +251,15 @@ size_t watchidx_match(struct watchidx *x, const struct oct_record *r,
 	if (!x->n)
 		return 0;
 	n = visit(x, x->rest, r, fn, ctx);
-	if (!x->nbuckets)
+	if (!x->buckets.n)
 		return n;
-	b = bucket_find(x, false, r->name.p, r->name.len,
-			hash_str(x->seed, false, r->name.p, r->name.len));
+	b = bucket_find(x, false, r->name.p, r->name.len);
 	if (b)
 		n += visit(x, b->head, r, fn, ctx);
 	for (size_t i = 0; i < r->nattrs; i++) {
 		const struct oct_str *k = &r->attrs[i].key;
 
-		b = bucket_find(x, true, k->p, k->len,
-				hash_str(x->seed, true, k->p, k->len));
+		b = bucket_find(x, true, k->p, k->len);
 		if (b)
 			n += visit(x, b->head, r, fn, ctx);
 	}
@@ -386,91 +268,33 @@ size_t watchidx_match(struct watchidx *x, const struct oct_record *r,
 
 /* ---- ids ---- */
 
-static size_t id_home(const struct idmap *m, uint64_t id)
-{
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
-}
-
 void idmap_init(struct idmap *m)
 {
-	memset(m, 0, sizeof(*m));
+	hashtab_init(&m->t);
 }
 
 void idmap_fini(struct idmap *m)
 {
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
-static void id_insert(struct idmap *m, uint64_t id, void *v)
-{
-	size_t i = id_home(m, id);
-
-	while (m->keys[i])
-		i = (i + 1) & (m->cap - 1);
-	m->keys[i] = id;
-	m->vals[i] = v;
-	m->n++;
+	hashtab_fini(&m->t);
 }
 
 int idmap_put(struct idmap *m, uint64_t id, void *v)
 {
-	if ((m->n + 1) * 2 > m->cap) {	/* at most half full */
-		struct idmap g = { 0 };
-
-		g.cap = m->cap ? m->cap * 2 : 64;
-		g.keys = calloc(g.cap, sizeof(*g.keys));
-		g.vals = calloc(g.cap, sizeof(*g.vals));
-		if (!g.keys || !g.vals) {
-			idmap_fini(&g);
-			return -1;
-		}
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->keys[i])
-				id_insert(&g, m->keys[i], m->vals[i]);
-		idmap_fini(m);
-		*m = g;
-	}
-	id_insert(m, id, v);
+	if (hashtab_reserve(&m->t) < 0)
+		return -1;
+	hashtab_insert(&m->t, hash_u64(id), v);
 	return 0;
-}
-
-static size_t id_find(const struct idmap *m, uint64_t id)
-{
-	if (!m->cap || !id)
-		return SIZE_MAX;
-	for (size_t i = id_home(m, id); m->keys[i]; i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == id)
-			return i;
-	return SIZE_MAX;
 }
 
 void *idmap_get(const struct idmap *m, uint64_t id)
 {
-	size_t i = id_find(m, id);
-
-	return i == SIZE_MAX ? NULL : m->vals[i];
+	return id ? hashtab_find(&m->t, hash_u64(id), NULL, NULL) : NULL;
 }
 
 void idmap_del(struct idmap *m, uint64_t id)
 {
-	size_t i = id_find(m, id), j, mask = m->cap - 1;
+	void *v = idmap_get(m, id);
 
-	if (i == SIZE_MAX)
-		return;
-	/* Backward shift: move up each later entry of the run that may
-	 * sit at i (its home is not cyclically in (i, j]). */
-	for (j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-		size_t h = id_home(m, m->keys[j]);
-
-		if (((j - h) & mask) >= ((j - i) & mask)) {
-			m->keys[i] = m->keys[j];
-			m->vals[i] = m->vals[j];
-			i = j;
-		}
-	}
-	m->keys[i] = 0;
-	m->vals[i] = NULL;
-	m->n--;
+	if (v)
+		hashtab_remove(&m->t, hash_u64(id), v);
 }

@@ -13,10 +13,10 @@
  * rest. Every watch sits in exactly one place and a record's keys are
  * distinct, so no candidate is tested twice.
  *
- * Matching follows the store's rules (store.h): literal, '_' or regex
- * names; `key: _`, `key: r'...'` on strings and identifiers, `key:
- * literal`, `key OP literal` through oct_value_cmp(); PCRE2, unanchored,
- * compiled once per watch.
+ * Matching is the store's (libmk/octopus/query.h, one implementation
+ * for both), each watch's regexes compiled once. A match PCRE2 gives up
+ * on (a limit, no memory) fires nothing and is counted in match_errors:
+ * OCT.GET of that query would fail rather than return the record.
  */
 #ifndef OCTOPUSD_WATCHIDX_H
 #define OCTOPUSD_WATCHIDX_H
@@ -27,40 +27,46 @@
 
 #include <mk/oct_record.h>
 
+#include "hashtab.h"
+#include "octopus/query.h"
+
 struct wbucket;
 
 /* Embedded first in a trigger, a subscription or a wait. */
 struct watch {
 	struct oct_record *q;
-	void *name_re;		/* pcre2_code *, NULL unless a regex name */
-	void **term_re;		/* per term; NULL unless a regex value */
-	void *md;		/* pcre2_match_data * */
+	struct oct_query cq;	/* q compiled */
 	struct wbucket *bucket;	/* NULL: on the rest list */
 	struct watch *iprev, *inext;
 	bool indexed;
 };
 
 struct watchidx {
-	struct wbucket **tab;
-	size_t cap;		/* power of two, or 0 */
-	size_t nbuckets;
+	struct hashtab buckets;	/* by name and by key */
 	size_t n;		/* watches indexed */
 	struct watch *rest;
-	uint64_t seed;
+	struct oct_query_ctx *qctx;	/* made by the first watchidx_add */
 	uint64_t visited;	/* candidates tested, for stats and tests */
+	uint64_t match_errors;	/* matches PCRE2 gave up on */
 };
 
 /* Compiles q (taken over; freed by watch_fini, and on failure). Errors:
  * OCT_ERR_PARSER_FAIL for a regex PCRE2 refuses, OCT_ERR_NO_MEMORY. */
 enum oct_err watch_init(struct watch *w, struct oct_record *q);
 void watch_fini(struct watch *w);
-bool watch_match(struct watch *w, const struct oct_record *r);
+/* *match: whether r matches w, as under x (its limits); OCT_OK or an
+ * error of oct_query_match(). */
+enum oct_err watch_match(struct watchidx *x, struct watch *w,
+			 const struct oct_record *r, bool *match);
 
 void watchidx_init(struct watchidx *x);
 /* Frees the index's own memory; the watches still in it are not freed. */
 void watchidx_fini(struct watchidx *x);
 /* -1 when out of memory (w is then not indexed). */
 int watchidx_add(struct watchidx *x, struct watch *w);
+/* PCRE2's match and depth limit for x's matches (0: PCRE2's default);
+ * -1 when out of memory. */
+int watchidx_set_match_limit(struct watchidx *x, uint32_t match_limit);
 void watchidx_del(struct watchidx *x, struct watch *w);
 
 /*
@@ -71,15 +77,13 @@ size_t watchidx_match(struct watchidx *x, const struct oct_record *r,
 		      void (*fn)(struct watch *w, void *ctx), void *ctx);
 
 /*
- * Ids (nonzero) to pointers: an open-addressing table with linear probing
- * and backward-shift deletion, so OCT.UNWATCH and OCT.UNSUBSCRIBE find
- * their trigger or subscription in O(1) however many a connection has.
+ * Ids (nonzero) to pointers (not NULL), so OCT.UNWATCH and
+ * OCT.UNSUBSCRIBE find their trigger or subscription in O(1) however many
+ * a connection has: libmk's hash table under hash_u64(id), a bijection,
+ * so the hash alone tells ids apart.
  */
 struct idmap {
-	uint64_t *keys;		/* 0: an empty slot */
-	void **vals;
-	size_t cap;		/* power of two, or 0 */
-	size_t n;
+	struct hashtab t;
 };
 
 void idmap_init(struct idmap *m);

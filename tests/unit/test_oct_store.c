@@ -19,6 +19,7 @@
 
 #include <mk/oct_record.h>
 
+#include "octopus/query.h"
 #include "store.h"
 #include "watchidx.h"
 
@@ -702,7 +703,7 @@ static void test_watchidx_candidates(void **state)
 		free(ws[i]);
 	}
 	assert_int_equal(x.n, 0);
-	assert_int_equal(x.nbuckets, 0);
+	assert_int_equal(x.buckets.n, 0);
 	watchidx_fini(&x);
 	free(ws);
 }
@@ -718,6 +719,16 @@ static void mark_cb(struct watch *w, void *ctx)
 		i++;
 	assert_false(model_hits[i]);	/* no candidate twice */
 	model_hits[i] = true;
+}
+
+/* watch_match(), which must not fail here. */
+static bool wmatch(struct watchidx *x, struct watch *w,
+		   const struct oct_record *rec)
+{
+	bool m;
+
+	assert_int_equal(watch_match(x, w, rec, &m), OCT_OK);
+	return m;
 }
 
 /* The index finds exactly what testing every watch finds. */
@@ -765,7 +776,7 @@ static void test_watchidx_model(void **state)
 			memset(hits, 0, sizeof(hits));
 			watchidx_match(&x, rec, mark_cb, ws);
 			for (int j = 0; j < NQ; j++)
-				if (hits[j] != (in[j] && watch_match(ws[j], rec)))
+				if (hits[j] != (in[j] && wmatch(&x, ws[j], rec)))
 					fail_msg("%s: watch %d (%s) %s", recs[k], j,
 						 oct_print(ws[j]->q, NULL),
 						 hits[j] ? "matched wrongly" :
@@ -813,7 +824,7 @@ static void test_idmap_model(void **state)
 			n++;
 		}
 		in[i] = !in[i];
-		assert_int_equal(m.n, n);
+		assert_int_equal(m.t.n, n);
 		if (round % 1000)
 			continue;
 		for (int j = 0; j < NID; j++) {
@@ -825,6 +836,166 @@ static void test_idmap_model(void **state)
 	}
 	assert_null(idmap_get(&m, 0));
 	idmap_fini(&m);
+}
+
+/* One compiled query --------------------------------------------------
+ *
+ * libmk/octopus/query.c behind the store and the watch index: on a table
+ * of queries and records, OCT.GET's answer (the store) and a trigger's
+ * (the watch index) are the same; a match PCRE2 gives up on is an error
+ * in both, never a silent mismatch.
+ */
+
+static const char *const agree_queries[] = {
+	"a", "_", "r'^a'", "r'x$'", "r'^(b|c)\\.'", "_ { x: _ }",
+	"_ { x: 1 }", "_ { x: 1.0 }", "_ { x == 1 }", "_ { x != 1 }",
+	"_ { x < 2 }", "_ { x >= 2.5 }", "_ { s: 'str' }", "_ { s: str }",
+	"_ { s: r'^st' }", "_ { s > 'a' }", "_ { s < 3 }", "_ { b: true }",
+	"a { x: _, s: _ }", "r'^a' { x <= 1, x >= 1 }", "_ { y: _ }",
+	"b.x { s: r'.' }", "_ { x: r'1' }", "_ { x > 0, s: r'r$' }",
+};
+
+static const char *const agree_records[] = {
+	"a", "a { x: 1 }", "a { x: 1.0, s: 'str' }", "ab { x: 2 }",
+	"b.x { s: str }", "c.y { s: 'b', x: 3 }", "zx { b: true }",
+	"ax { x: -1, s: 'sr' }", "b.x { x: 2.5, s: '' }",
+};
+
+#define ANQ (sizeof(agree_queries) / sizeof(agree_queries[0]))
+#define ANR (sizeof(agree_records) / sizeof(agree_records[0]))
+
+/*
+ * For every (query, record): the store holding just that record answers
+ * OCT.EXISTS, the watch index a set of it, and oct_query_match() directly;
+ * all three agree.
+ */
+static void test_store_and_watch_agree(void **state)
+{
+	size_t matches = 0;
+
+	(void)state;
+	for (size_t i = 0; i < ANQ; i++) {
+		struct oct_record *q = P(agree_queries[i]);
+		struct watchidx x;
+		struct watch w;
+		struct oct_query_ctx *ctx = oct_query_ctx_new();
+		struct oct_query cq;
+
+		assert_non_null(ctx);
+		assert_int_equal(oct_query_compile(&cq, q, ctx), OCT_OK);
+		watchidx_init(&x);
+		assert_int_equal(watch_init(&w, P(agree_queries[i])), OCT_OK);
+		assert_int_equal(watchidx_add(&x, &w), 0);
+		for (size_t j = 0; j < ANR; j++) {
+			struct store *st = store_new();
+			struct oct_record *r = P(agree_records[j]);
+			enum oct_err e;
+			size_t fired = 0;
+			bool direct, watched;
+			int rc;
+
+			assert_non_null(st);
+			assert_int_equal(store_set(st, r, 0, 0, NULL), OCT_OK);
+			e = store_exists(st, q);
+			assert_true(e == OCT_OK || e == OCT_ERR_NO_RECORD);
+			rc = oct_query_match(&cq, ctx, r, 0);
+			assert_true(rc == 0 || rc == 1);
+			direct = rc;
+			assert_int_equal(watch_match(&x, &w, r, &watched), OCT_OK);
+			watchidx_match(&x, r, count_cb, &fired);
+			if ((e == OCT_OK) != direct || direct != watched ||
+			    fired != (size_t)watched)
+				fail_msg("%s on %s: store %d, query %d, watch %d, fired %zu",
+					 agree_queries[i], agree_records[j], e == OCT_OK,
+					 direct, watched, fired);
+			matches += direct;
+			oct_record_free(r);
+			store_free(st);
+		}
+		watchidx_del(&x, &w);
+		watch_fini(&w);
+		watchidx_fini(&x);
+		oct_query_free(&cq);
+		oct_query_ctx_free(ctx);
+		oct_record_free(q);
+	}
+	/* The table is no table of mismatches. */
+	assert_true(matches > ANQ);
+	assert_true(matches < ANQ * ANR);
+}
+
+/* Catastrophic backtracking on a string of 'a's with no way to end. */
+#define SLOW_RE "r'^(a+)+$'"
+#define SLOW_VAL "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"
+#define SLOW_NAME "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0"
+
+static enum oct_err qget(struct store *st, const char *q)
+{
+	struct oct_record *r = P(q);
+	const struct oct_record *out = (void *)1;
+	enum oct_err e = store_get(st, r, &out);
+
+	assert_true(e == OCT_OK ? out != NULL : out == NULL);
+	oct_record_free(r);
+	return e;
+}
+
+static void test_limit_is_an_error(void **state)
+{
+	struct store *st = store_new();
+	struct oct_record *r = P("n { s: '" SLOW_VAL "', t: 'aaa' }");
+	struct oct_record *r2 = P(SLOW_NAME " { t: 'aaa' }");
+	struct oct_record *q;
+	const struct oct_record **all;
+	size_t n;
+
+	(void)state;
+	assert_non_null(st);
+	assert_int_equal(store_set_match_limit(st, 1000), 0);
+	assert_int_equal(store_set(st, r, 0, 0, NULL), OCT_OK);
+	/* A pathological regex on a short value is fine... */
+	assert_int_equal(qget(st, "_ { t: " SLOW_RE " }"), OCT_OK);
+	/* ...and past the limit every query call fails, not mismatches. */
+	assert_int_equal(qget(st, "_ { s: " SLOW_RE " }"), OCT_ERR_QUERY_SIZE);
+	assert_int_equal(qget(st, "n { s: " SLOW_RE " }"), OCT_ERR_QUERY_SIZE);
+	q = P("_ { s: " SLOW_RE " }");
+	assert_int_equal(store_exists(st, q), OCT_ERR_QUERY_SIZE);
+	assert_int_equal(store_names(st, q, &all, &n), OCT_ERR_QUERY_SIZE);
+	assert_null(all);
+	oct_record_free(q);
+	q = P("n { s: " SLOW_RE " }");
+	assert_int_equal(store_del(st, q), OCT_ERR_QUERY_SIZE);
+	oct_record_free(q);
+	assert_non_null(store_lookup(st, "n", 1));	/* not deleted */
+	/* A regex name, over the records in order. */
+	assert_int_equal(store_set(st, r2, 0, 0, NULL), OCT_OK);
+	assert_int_equal(qget(st, SLOW_RE), OCT_ERR_QUERY_SIZE);
+	/* With PCRE2's own limits, the same, only later: before one
+	 * compiled query, this was a silent NO_RECORD. */
+	assert_int_equal(store_set_match_limit(st, 0), 0);
+	assert_int_equal(qget(st, "n { s: " SLOW_RE " }"), OCT_ERR_QUERY_SIZE);
+
+	/* The watch index: the same query neither fires nor matches. */
+	struct watchidx x;
+	struct watch w;
+	size_t fired = 0;
+	bool m = true;
+
+	watchidx_init(&x);
+	assert_int_equal(watchidx_set_match_limit(&x, 1000), 0);
+	assert_int_equal(watch_init(&w, P("_ { s: " SLOW_RE " }")), OCT_OK);
+	assert_int_equal(watchidx_add(&x, &w), 0);
+	assert_int_equal(watch_match(&x, &w, r, &m), OCT_ERR_QUERY_SIZE);
+	assert_false(m);
+	assert_int_equal(watchidx_match(&x, r, count_cb, &fired), 0);
+	assert_int_equal(fired, 0);
+	assert_int_equal(x.match_errors, 1);
+	watchidx_del(&x, &w);
+	watch_fini(&w);
+	watchidx_fini(&x);
+	oct_record_free(r);
+	oct_record_free(r2);
+	store_free(st);
 }
 
 int main(void)
@@ -841,6 +1012,8 @@ int main(void)
 		cmocka_unit_test(test_watchidx_candidates),
 		cmocka_unit_test(test_watchidx_model),
 		cmocka_unit_test(test_idmap_model),
+		cmocka_unit_test(test_store_and_watch_agree),
+		cmocka_unit_test(test_limit_is_an_error),
 	};
 
 	return cmocka_run_group_tests_name("oct_store", tests, NULL, NULL);
