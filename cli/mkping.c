@@ -107,7 +107,7 @@ static int echoer(struct mk_mbox *mb, int64_t spin)
 	size_t len;
 	int ret;
 
-	ret = mk_mbox_accept(mb, &ch, 5000);
+	ret = mk_mbox_accept(mb, &ch, TIMEOUT_NS);
 	if (ret) {
 		fprintf(stderr, "mkping: accept: %s\n", strerror(-ret));
 		return 1;

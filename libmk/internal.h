@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <mk/libmk.h>
+
 /* Not exported from libmk.so. */
 #define MK_HIDDEN	__attribute__((visibility("hidden")))
 
@@ -28,9 +30,15 @@ static inline void mk_cpu_relax(void)
 }
 
 /*
- * Opens one of mk's devices, $MK_DEV_DIR/@name (default /dev/@name),
- * read-write and close-on-exec: the fd, or a negative errno.
+ * The one answer to "is this module loaded, and does it speak the ABI
+ * libmk was built with?" (mk_module_info() and the channel transport both
+ * ask it). Opens its device, $MK_DEV_DIR/<name> (default /dev/<name>),
+ * read-write and close-on-exec, and asks it for its info (into *@info
+ * unless NULL). Returns the open fd, or a negative errno: -ENOENT when the
+ * module is not loaded, -ENOTTY when the device is not mk's, -EPROTO when
+ * the module speaks another ABI, -EINVAL for an unknown module, others
+ * from open() (-EACCES, ...).
  */
-MK_HIDDEN int mk_open_dev(const char *name);
+MK_HIDDEN int module_probe(enum mk_module module, struct mk_module_info *info);
 
 #endif /* MK_LIBMK_INTERNAL_H */

@@ -36,7 +36,11 @@ const char *mk_module_name(enum mk_module module)
 	return modules[module].name;
 }
 
-int mk_open_dev(const char *name)
+/*
+ * Opens $MK_DEV_DIR/@name (default /dev/@name) read-write, close-on-exec:
+ * the fd, or a negative errno.
+ */
+static int open_dev(const char *name)
 {
 	const char *dir = getenv("MK_DEV_DIR");
 	char *path;
@@ -52,27 +56,47 @@ int mk_open_dev(const char *name)
 	return fd < 0 ? -err : fd;
 }
 
-int mk_module_info(enum mk_module module, struct mk_module_info *info)
+int module_probe(enum mk_module module, struct mk_module_info *info)
 {
 	const struct module_desc *desc;
 	struct mkchan_info raw = { 0 };
 	int fd, ret = 0;
 
-	if ((unsigned int)module >= MK_MODULE_COUNT || !info)
+	if ((unsigned int)module >= MK_MODULE_COUNT)
 		return -EINVAL;
 	desc = &modules[module];
-	fd = mk_open_dev(desc->name);
+	fd = open_dev(desc->name);
+	/* A node left behind by a module since unloaded opens as ENXIO or ENODEV. */
+	if (fd == -ENXIO || fd == -ENODEV)
+		return -ENOENT;
 	if (fd < 0)
 		return fd;
+	/* Another driver's device: EINVAL or ENOTTY for an ioctl it does not know. */
 	if (ioctl(fd, desc->info_ioctl, &raw) < 0)
 		ret = errno == EINVAL ? -ENOTTY : -errno;
 	else if (raw.abi_version != desc->abi_version)
 		ret = -EPROTO;
-	close(fd);
-	if (ret)
+	if (ret) {
+		close(fd);
 		return ret;
-	info->abi_version = raw.abi_version;
-	info->nr_cpu_ids = raw.nr_cpu_ids;
-	info->online_cpus = raw.online_cpus;
+	}
+	if (info) {
+		info->abi_version = raw.abi_version;
+		info->nr_cpu_ids = raw.nr_cpu_ids;
+		info->online_cpus = raw.online_cpus;
+	}
+	return fd;
+}
+
+int mk_module_info(enum mk_module module, struct mk_module_info *info)
+{
+	int fd;
+
+	if (!info)
+		return -EINVAL;
+	fd = module_probe(module, info);
+	if (fd < 0)
+		return fd;
+	close(fd);
 	return 0;
 }

@@ -44,6 +44,7 @@
 
 #define PAYLOAD		MKCHAN_RING_PAYLOAD
 #define SEC		1000000000LL
+#define MSEC		1000000LL
 
 
 static int count_fds(void)
@@ -73,7 +74,7 @@ static void *connect_thread(void *arg)
 {
 	struct job *j = arg;
 
-	j->ret = mk_chan_connect_alias(&j->ch, j->alias, j->cap, j->slots, 5000);
+	j->ret = mk_chan_connect_alias(&j->ch, j->alias, j->cap, j->slots, 5 * SEC);
 	atomic_store(&j->done, true);
 	return NULL;
 }
@@ -92,7 +93,7 @@ static int connect_pair(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
 
 	assert_int_equal(pthread_create(&t, NULL, connect_thread, &j), 0);
 	while (!atomic_load(&j.done)) {
-		ret = mk_mbox_accept(mb, &tmp, 10);
+		ret = mk_mbox_accept(mb, &tmp, 10 * MSEC);
 		if (!ret) {
 			assert_null(s);
 			s = tmp;
@@ -106,7 +107,7 @@ static int connect_pair(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
 	 * Module: the kernel answers the client; the channel waits for us.
 	 */
 	if (!j.ret && !s && on_module())
-		assert_int_equal(mk_mbox_accept(mb, &s, 5000), 0);
+		assert_int_equal(mk_mbox_accept(mb, &s, 5 * SEC), 0);
 	if (!j.ret)
 		assert_non_null(s);
 	else
@@ -162,7 +163,7 @@ static void test_mbox_names_caps(void **state)
 	struct mk_chan *ch;
 
 	assert_int_equal(mk_mbox_accept(mb, &ch, 0), -EAGAIN);
-	assert_int_equal(mk_mbox_accept(mb, &ch, 5), -ETIMEDOUT);
+	assert_int_equal(mk_mbox_accept(mb, &ch, 5 * MSEC), -ETIMEDOUT);
 	assert_true(mk_mbox_fd(mb) >= 0);
 
 	assert_int_equal(mk_mbox_remove_name(mb, name), 0);
@@ -308,7 +309,7 @@ static void test_mbox_fd_polls(void **state)
 	assert_int_equal(pthread_create(&t, NULL, connect_thread, &j), 0);
 	assert_int_equal(poll(&p, 1, 5000), 1);
 	assert_true(p.revents & POLLIN);
-	assert_int_equal(mk_mbox_accept(mb, &srv, 5000), 0);
+	assert_int_equal(mk_mbox_accept(mb, &srv, 5 * SEC), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(j.ret, 0);
 	exchange(j.ch, srv, "polled");
@@ -423,7 +424,7 @@ static void test_hostile_requests(void **state)
 	for (int i = 0; i < 4; i++) {
 		fd = raw_connect(mk_name_hash(name));
 		assert_int_equal(send(fd, bad[i].buf, bad[i].len, 0), (ssize_t)bad[i].len);
-		assert_int_equal(mk_mbox_accept(mb, &srv, 50), -ETIMEDOUT);
+		assert_int_equal(mk_mbox_accept(mb, &srv, 50 * MSEC), -ETIMEDOUT);
 		assert_int_equal(recv(fd, &rep, sizeof(rep), MSG_DONTWAIT), sizeof(rep));
 		assert_int_equal(rep.magic, MK_CHAN_WIRE_MAGIC);
 		assert_int_equal(rep.status, -EPROTO);
@@ -434,7 +435,7 @@ static void test_hostile_requests(void **state)
 	req.alias ^= 1;
 	fd = raw_connect(mk_name_hash(name));
 	assert_int_equal(send(fd, &req, sizeof(req), 0), sizeof(req));
-	assert_int_equal(mk_mbox_accept(mb, &srv, 50), -ETIMEDOUT);
+	assert_int_equal(mk_mbox_accept(mb, &srv, 50 * MSEC), -ETIMEDOUT);
 	assert_int_equal(recv(fd, &rep, sizeof(rep), MSG_DONTWAIT), sizeof(rep));
 	assert_int_equal(rep.status, -ECONNREFUSED);
 	close(fd);
@@ -507,7 +508,7 @@ static int fake_connect(struct fake *f)
 			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)), 0);
 	assert_int_equal(listen(f->lfd, 4), 0);
 	assert_int_equal(pthread_create(&t, NULL, fake_mbox, f), 0);
-	ret = mk_chan_connect_alias(&ch, f->alias, 1, 8, 2000);
+	ret = mk_chan_connect_alias(&ch, f->alias, 1, 8, 2 * SEC);
 	if (!ret)
 		mk_chan_close(ch);
 	assert_int_equal(pthread_join(t, NULL), 0);
@@ -682,7 +683,7 @@ static void stream_from_child(unsigned int slots, uint64_t n, uint64_t spin_ns)
 
 	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	pid = fork_child(child_stream, name, cap, slots, n);
-	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
+	assert_int_equal(mk_mbox_accept(mb, &ch, 5 * SEC), 0);
 	mk_chan_set_spin_ns(ch, spin_ns);
 	assert_int_equal(mk_chan_peer(ch, NULL, NULL, NULL), 0);
 	max = mk_chan_max_msg(ch);
@@ -760,7 +761,7 @@ static void test_process_pingpong(void **state)
 	(void)state;
 	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	pid = fork_child(child_pong, name, cap, 8, pings);
-	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
+	assert_int_equal(mk_mbox_accept(mb, &ch, 5 * SEC), 0);
 	mk_chan_set_spin_ns(ch, 0);
 	start = now_ns();
 	for (uint64_t i = 0; i < pings; i++) {
@@ -946,7 +947,7 @@ static void test_peer_death(void **state)
 	(void)state;
 	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	pid = fork_child(child_die, name, cap, 8, 3);
-	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
+	assert_int_equal(mk_mbox_accept(mb, &ch, 5 * SEC), 0);
 	assert_int_equal(reap(pid), 128 + SIGKILL);
 	/* What it sent before dying comes first, then -EPIPE, not a hang. */
 	for (uint64_t i = 0; i < 3; i++) {
@@ -991,7 +992,7 @@ static void test_peer_killed_while_blocked(void **state)
 	(void)state;
 	assert_int_equal(named_mbox(&mb, name, &cap), 0);
 	pid = fork_child(child_sleep, name, cap, 8, 0);
-	assert_int_equal(mk_mbox_accept(mb, &ch, 5000), 0);
+	assert_int_equal(mk_mbox_accept(mb, &ch, 5 * SEC), 0);
 	assert_int_equal(mk_chan_recv(ch, &v, sizeof(v), &len, 30000000), -ETIMEDOUT);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	t = now_ns();

@@ -43,6 +43,7 @@
 #include "../lib/chan_test.h"
 
 #define SEC		1000000000LL
+#define MSEC		1000000LL
 #define MS		1000000LL
 #define NCH		16
 
@@ -62,7 +63,7 @@ static void *connect_thread(void *arg)
 	struct job *j = arg;
 
 	j->ret = mk_chan_connect_alias(&j->ch, j->alias, j->cap, j->slots ? j->slots : 8,
-				       5000);
+				       5 * SEC);
 	atomic_store(&j->done, true);
 	return NULL;
 }
@@ -78,7 +79,7 @@ static void connect_slots(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
 
 	assert_int_equal(pthread_create(&t, NULL, connect_thread, &j), 0);
 	while (!atomic_load(&j.done)) {
-		ret = mk_mbox_accept(mb, &tmp, 10);
+		ret = mk_mbox_accept(mb, &tmp, 10 * MSEC);
 		if (!ret)
 			s = tmp;
 		else
@@ -87,7 +88,7 @@ static void connect_slots(struct mk_mbox *mb, uint64_t alias, uint64_t cap,
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(j.ret, 0);
 	if (!s)
-		assert_int_equal(mk_mbox_accept(mb, &s, 5000), 0);
+		assert_int_equal(mk_mbox_accept(mb, &s, 5 * SEC), 0);
 	*cli = j.ch;
 	*srv = s;
 }
@@ -556,7 +557,7 @@ static void fleet_start(struct fleet *f, int n, enum child_mode mode, uint64_t p
 		f->pid[i] = fork_child(&c);
 	}
 	for (i = 0; i < n; i++) {
-		assert_int_equal(mk_mbox_accept(f->mb, &ch, 10000), 0);
+		assert_int_equal(mk_mbox_accept(f->mb, &ch, 10 * SEC), 0);
 		assert_int_equal(mk_chan_peer(ch, &peer, NULL, NULL), 0);
 		for (k = 0; k < n && f->pid[k] != peer; k++)
 			;
@@ -811,7 +812,7 @@ static void peers_end(bool use_fd)
 	pid[1] = fork_child(&c);
 	ch[0] = ch[1] = NULL;
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(mk_mbox_accept(mb, &tmp, 10000), 0);
+		assert_int_equal(mk_mbox_accept(mb, &tmp, 10 * SEC), 0);
 		assert_int_equal(mk_chan_peer(tmp, &peer, NULL, NULL), 0);
 		k = peer == pid[0] ? 0 : 1;
 		ch[k] = tmp;

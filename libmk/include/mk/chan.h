@@ -87,7 +87,9 @@
  *   -EACCES        the mailbox refused the capability
  *   -EPROTO        the peer does not speak this protocol (bad request or
  *                  reply, bad memfd: wrong size, missing seals)
- *   -ETIMEDOUT     the timeout passed
+ *   -ETIMEDOUT     the timeout passed (every timeout is an int64_t in ns,
+ *                  as in <mk/ring.h> and <mk/waitset.h>: < 0 waits without
+ *                  limit, 0 does not wait)
  *   -EAGAIN        non-blocking call: nothing to do right now (no
  *                  connection to accept, ring empty or full); module
  *                  connect: the mailbox has too many channels not yet
@@ -139,8 +141,8 @@ int mk_chan_default_transport(void);
 
 /* Ring size when a connect asks for 0 slots. */
 #define MK_CHAN_DEFAULT_SLOTS		64
-/* How long mk_chan_connect() waits for the mailbox to answer. */
-#define MK_CHAN_CONNECT_TIMEOUT_MS	5000
+/* How long mk_chan_connect() waits for the mailbox to answer (5 s). */
+#define MK_CHAN_CONNECT_TIMEOUT_NS	5000000000LL
 /*
  * Connections accepted but whose request has not arrived yet, per mailbox;
  * past that the oldest is closed, so silent clients cannot exhaust its fds.
@@ -205,11 +207,12 @@ int mk_mbox_fd(const struct mk_mbox *mb);
  * Serves connection requests until one yields a channel, which it stores
  * in *@out. Fallback: refused requests (wrong capability, removed name, garbage)
  * are answered and closed here and do not end the call. Waits up to
- * @timeout_ms (0: do not wait, -EAGAIN; < 0: no limit), -ETIMEDOUT then.
+ * @timeout_ns (0: do not wait, -EAGAIN; < 0: no limit; rounded up to
+ * whole milliseconds), -ETIMEDOUT then.
  * The mailbox's thread calls it (it is not thread-safe against the other
  * mailbox calls).
  */
-int mk_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms);
+int mk_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int64_t timeout_ns);
 
 /* --- channels (both sides) --- */
 
@@ -217,13 +220,15 @@ int mk_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms);
  * Connects to the mailbox with name @name (or alias @alias) presenting
  * @cap, with rings of @slots slots each way (a power of two, 2..32768;
  * 0 for MK_CHAN_DEFAULT_SLOTS). Fallback: the connect variant waits up to
- * MK_CHAN_CONNECT_TIMEOUT_MS for the mailbox to answer; the alias variant
- * takes @timeout_ms (< 0: no limit). Module: the kernel answers at once.
+ * MK_CHAN_CONNECT_TIMEOUT_NS for the mailbox to answer; the alias variant
+ * takes @timeout_ns (< 0: no limit; else applied to each of the connect,
+ * the request and the reply, rounded up to whole microseconds, at least
+ * one). Module: the kernel answers at once.
  */
 int mk_chan_connect(struct mk_chan **out, const char *name, uint64_t cap,
 		    unsigned int slots);
 int mk_chan_connect_alias(struct mk_chan **out, uint64_t alias, uint64_t cap,
-			  unsigned int slots, int timeout_ms);
+			  unsigned int slots, int64_t timeout_ns);
 
 /*
  * Closes the channel: hangs up the connection (the peer gets -EPIPE once

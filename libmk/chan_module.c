@@ -5,7 +5,8 @@
  * mailbox table, checks connects, owns the ring pages and ends channels;
  * libmk maps the pages and runs the same rings and wait line as the
  * fallback, with MKCHAN_IOC_WAIT / MKCHAN_IOC_KICK in place of the futex.
- * Sending and receiving themselves are in chan.c, shared by both.
+ * Sending and receiving themselves are in chan.c, shared by both; this
+ * file is chan_module_ops (struct chan_transport_ops in chan_impl.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,53 +26,9 @@ static int ioc(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? -errno : 0;
 }
 
-/*
- * /dev/mkchan, or $MK_DEV_DIR/mkchan (as libmk/module.c finds it), if it
- * opens and speaks our ABI: the fd, or -ENODEV (absent), -EPROTO (another
- * ABI), another negative errno.
- */
-static int open_ctl(void)
-{
-	struct mkchan_info info = { 0 };
-	int fd, ret;
-
-	fd = mk_open_dev("mkchan");
-	if (fd < 0)
-		return fd == -ENOENT || fd == -ENXIO || fd == -ENODEV ? -ENODEV : fd;
-	ret = ioc(fd, MKCHAN_IOC_INFO, &info);
-	if (!ret && info.abi_version != MKCHAN_ABI_VERSION)
-		ret = -EPROTO;
-	else if (ret == -ENOTTY || ret == -EINVAL)
-		ret = -EPROTO;	/* not an mk device */
-	if (ret) {
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-int mk_kmod_select(int *ctl)
-{
-	const char *env = getenv("MK_CHAN_TRANSPORT");
-	int fd;
-
-	*ctl = -1;
-	if (env && !strcmp(env, "fallback"))
-		return MK_TRANSPORT_FALLBACK;
-	if (env && *env && strcmp(env, "module"))
-		return -EINVAL;
-	fd = open_ctl();
-	if (fd >= 0) {
-		*ctl = fd;
-		return MK_TRANSPORT_MODULE;
-	}
-	/* Forced: say why; automatic: fall back. */
-	return env && *env ? fd : MK_TRANSPORT_FALLBACK;
-}
-
 /* --- mailboxes --- */
 
-int mk_kmod_mbox_create(struct mk_mbox *mb, int ctl)
+static int chan_module_mbox_create(struct mk_mbox *mb, int ctl)
 {
 	struct mkchan_mbox_create req = {
 		.cpu = mb->home_cpu >= 0 ? (uint32_t)mb->home_cpu : MKCHAN_CPU_CURRENT,
@@ -84,35 +41,35 @@ int mk_kmod_mbox_create(struct mk_mbox *mb, int ctl)
 	return 0;
 }
 
-int mk_kmod_mbox_add_alias(struct mk_mbox *mb, uint64_t alias)
+static int chan_module_mbox_add_alias(struct mk_mbox *mb, uint64_t alias)
 {
 	int ret;
 
-	if (mk_u64set_has(&mb->names, alias))
+	if (u64set_has(&mb->names, alias))
 		return -EEXIST;
-	ret = mk_u64set_add(&mb->names, alias);
+	ret = u64set_add(&mb->names, alias);
 	if (ret)
 		return ret;
 	ret = ioc(mb->fd, MKCHAN_IOC_NAME_ADD, &alias);
 	if (ret) {
-		mk_u64set_del(&mb->names, alias);
+		u64set_del(&mb->names, alias);
 		/* Not ours (checked above): another mailbox has it. */
 		return ret == -EEXIST ? -EADDRINUSE : ret;
 	}
 	return 0;
 }
 
-int mk_kmod_mbox_remove_alias(struct mk_mbox *mb, uint64_t alias)
+static int chan_module_mbox_remove_alias(struct mk_mbox *mb, uint64_t alias)
 {
 	int ret = ioc(mb->fd, MKCHAN_IOC_NAME_DEL, &alias);
 
 	/* The name service may have taken it away meanwhile: forget it too. */
 	if (!ret || ret == -ENOENT)
-		mk_u64set_del(&mb->names, alias);
+		u64set_del(&mb->names, alias);
 	return ret;
 }
 
-int mk_kmod_mbox_new_cap(struct mk_mbox *mb, uint64_t *cap)
+static int chan_module_mbox_new_cap(struct mk_mbox *mb, uint64_t *cap)
 {
 	uint64_t c;
 	int ret;
@@ -126,9 +83,15 @@ int mk_kmod_mbox_new_cap(struct mk_mbox *mb, uint64_t *cap)
 	return ret;
 }
 
-int mk_kmod_mbox_remove_cap(struct mk_mbox *mb, uint64_t cap)
+static int chan_module_mbox_remove_cap(struct mk_mbox *mb, uint64_t cap)
 {
 	return ioc(mb->fd, MKCHAN_IOC_CAP_DEL, &cap);
+}
+
+/* The kernel holds names and capabilities; the common part closes the fd. */
+static void chan_module_mbox_close(struct mk_mbox *mb)
+{
+	(void)mb;
 }
 
 /* --- channels --- */
@@ -150,7 +113,7 @@ static int chan_open(int fd, bool accepting, struct mk_chan **out)
 	void *mem;
 	int ret;
 
-	ch = mk_chan_new(MK_TRANSPORT_MODULE);
+	ch = chan_new(&chan_module_ops);
 	if (!ch) {
 		close(fd);
 		return -ENOMEM;
@@ -171,26 +134,30 @@ static int chan_open(int fd, bool accepting, struct mk_chan **out)
 		ret = -errno;
 		goto fail;
 	}
-	ret = mk_chan_attach(ch, mem, (size_t)info.map_bytes, (size_t)info.ring1_offset,
-			     accepting);
+	ret = chan_attach(ch, mem, (size_t)info.map_bytes, (size_t)info.ring1_offset,
+			  accepting);
 	if (ret)
 		goto fail;
 	ch->home_cpu = (int)info.cpu;
+	/* The kernel writes why the channel ended into the ring we receive from. */
+	ch->end = &ch->rxr->info.closed;
 	mk_ring_rx_set_credit_waker(&ch->rx, kick_credits, ch);
 	*out = ch;
 	return 0;
 fail:
-	mk_chan_free(ch);
+	chan_free(ch);
 	return ret;
 }
 
-int mk_kmod_connect(int ctl, struct mk_chan **out, uint64_t alias, uint64_t cap,
-		    unsigned int slots)
+/* The kernel answers at once: nothing to wait for. */
+static int chan_module_connect(int ctl, struct mk_chan **out, uint64_t alias, uint64_t cap,
+			       unsigned int slots, int64_t timeout_ns)
 {
 	struct mkchan_connect req = { .alias = alias, .cap = cap, .slots = slots };
 	struct mk_chan *ch;
 	int ret;
 
+	(void)timeout_ns;
 	ret = ioc(ctl, MKCHAN_IOC_CONNECT, &req);
 	if (ret)
 		return ret;
@@ -204,16 +171,15 @@ int mk_kmod_connect(int ctl, struct mk_chan **out, uint64_t alias, uint64_t cap,
 	return 0;
 }
 
-int mk_kmod_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms)
+static int chan_module_mbox_accept(struct mk_mbox *mb, struct mk_chan **out,
+				   int64_t timeout_ns)
 {
 	struct pollfd p = { .fd = mb->fd, .events = POLLIN };
-	uint64_t deadline = 0, now;
+	uint64_t deadline = chan_deadline(timeout_ns);
 	struct mkchan_accept res;
 	struct mk_chan *ch;
 	int ret, wait_ms;
 
-	if (timeout_ms > 0)
-		deadline = mk_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
 	for (;;) {
 		memset(&res, 0, sizeof(res));
 		ret = ioc(mb->fd, MKCHAN_IOC_ACCEPT, &res);
@@ -221,15 +187,11 @@ int mk_kmod_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms
 			break;
 		if (ret != -EAGAIN)
 			return ret;
-		if (!timeout_ms)
+		if (!timeout_ns)
 			return -EAGAIN;
-		wait_ms = timeout_ms;
-		if (timeout_ms > 0) {
-			now = mk_mono_ns();
-			if (now >= deadline)
-				return -ETIMEDOUT;
-			wait_ms = (int)((deadline - now + 999999) / 1000000);
-		}
+		wait_ms = chan_poll_ms(timeout_ns, deadline);
+		if (!wait_ms)
+			return -ETIMEDOUT;
 		if (poll(&p, 1, wait_ms) < 0 && errno != EINTR)
 			return -errno;
 	}
@@ -250,14 +212,15 @@ int mk_kmod_mbox_accept(struct mk_mbox *mb, struct mk_chan **out, int timeout_ms
 
 /* --- the wait line, through the module --- */
 
-void mk_kmod_notify(struct mk_chan *ch)
+/*
+ * chan_notify() saw the receiver's sleeping flag after its fence: bump the
+ * word as mk_ring_notify() does, so that a WAIT about to compare it fails,
+ * and kick.
+ */
+static void chan_module_wake(struct mk_chan *ch)
 {
 	struct mkchan_ring_wait *w = &ch->txr->wait;
 
-	/* As mk_ring_notify(): order the header store before the load of sleeping. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!__atomic_load_n(&w->sleeping, __ATOMIC_ACQUIRE))
-		return;
 	__atomic_fetch_add(&w->futex, 1, __ATOMIC_SEQ_CST);
 	/* Fails only once the channel ended, which the next call reports. */
 	ioctl(ch->fd, MKCHAN_IOC_KICK);
@@ -269,7 +232,7 @@ void mk_kmod_notify(struct mk_chan *ch)
  * word against the value read as FUTEX_WAIT does, and the channel's end
  * waking it too.
  */
-int mk_kmod_block(struct mk_chan *ch, uint64_t spin_ns, int64_t timeout_ns)
+static int chan_module_wait_recv(struct mk_chan *ch, uint64_t spin_ns, int64_t timeout_ns)
 {
 	struct mkchan_ring_wait *w = &ch->rxr->wait;
 	struct mkchan_wait req = { .timeout_ns = timeout_ns };
@@ -293,7 +256,7 @@ int mk_kmod_block(struct mk_chan *ch, uint64_t spin_ns, int64_t timeout_ns)
 	atomic_thread_fence(memory_order_seq_cst);
 	ret = 0;
 	if (!mk_ring_rx_ready(&ch->rx)) {
-		ret = mk_kmod_state(ch);
+		ret = chan_ended(ch);
 		if (!ret)
 			ret = ioc(ch->fd, MKCHAN_IOC_WAIT, &req);
 	}
@@ -302,13 +265,13 @@ int mk_kmod_block(struct mk_chan *ch, uint64_t spin_ns, int64_t timeout_ns)
 }
 
 /*
- * mk_ring_wait_credits() with the futex call replaced, as mk_kmod_block()
+ * mk_ring_wait_credits() with the futex call replaced, as chan_module_wait_recv()
  * for messages: the kernel's WAIT compares the low half of the head of the
  * ring we send on with the value read after announcing, and the
  * receiver's KICK_CREDITS, or the channel's end, wakes it.
  */
-int mk_kmod_block_credits(struct mk_chan *ch, size_t len, uint64_t spin_ns,
-			  int64_t timeout_ns)
+static int chan_module_wait_send(struct mk_chan *ch, size_t len, uint64_t spin_ns,
+				 int64_t timeout_ns)
 {
 	struct mkchan_ring_cons *cons = &ch->txr->cons;
 	struct mkchan_wait req = {
@@ -335,7 +298,7 @@ int mk_kmod_block_credits(struct mk_chan *ch, size_t len, uint64_t spin_ns,
 	if (!ret) {
 		/* Full: the head just loaded (after the fence) is the value. */
 		req.futex = (uint32_t)ch->tx.head;
-		ret = mk_kmod_state(ch);
+		ret = chan_ended(ch);
 		if (!ret)
 			ret = ioc(ch->fd, MKCHAN_IOC_WAIT, &req);
 	} else if (ret > 0) {
@@ -344,3 +307,33 @@ int mk_kmod_block_credits(struct mk_chan *ch, size_t len, uint64_t spin_ns,
 	__atomic_store_n(&cons->tx_waiting, 0, __ATOMIC_RELAXED);
 	return ret;
 }
+
+/* The kernel records the end in *end itself. */
+static int chan_module_look(struct mk_chan *ch)
+{
+	(void)ch;
+	return 0;
+}
+
+/* Closing the fd (the common part does) ends the channel; the kernel wakes the peer. */
+static void chan_module_hangup(struct mk_chan *ch)
+{
+	(void)ch;
+}
+
+const struct chan_transport_ops chan_module_ops = {
+	.transport = MK_TRANSPORT_MODULE,
+	.mbox_create = chan_module_mbox_create,
+	.mbox_close = chan_module_mbox_close,
+	.mbox_add_alias = chan_module_mbox_add_alias,
+	.mbox_remove_alias = chan_module_mbox_remove_alias,
+	.mbox_new_cap = chan_module_mbox_new_cap,
+	.mbox_remove_cap = chan_module_mbox_remove_cap,
+	.mbox_accept = chan_module_mbox_accept,
+	.connect = chan_module_connect,
+	.look = chan_module_look,
+	.wake = chan_module_wake,
+	.wait_recv = chan_module_wait_recv,
+	.wait_send = chan_module_wait_send,
+	.hangup = chan_module_hangup,
+};
