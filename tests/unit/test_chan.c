@@ -37,6 +37,7 @@
 #include <cmocka.h>
 
 #include <mk/chan.h>
+#include <mk/libmk.h>
 #include <mk/mkchan.h>
 #include <mk/ring.h>
 
@@ -1384,6 +1385,82 @@ static void test_transport_selection(void **state)
 	assert_int_equal(mk_chan_default_transport(), transport);
 }
 
+/*
+ * One probe decides (module_probe() in libmk/module.c) for every caller:
+ * with a device that is not mkchan's in its place, mk_module_info() says
+ * -ENOTTY, a forced module -EPROTO, and the automatic choice gives the
+ * fallback's table, which then carries a whole channel (set-up, a message
+ * each way, the end), whatever the transport of this run. The setup and
+ * teardown put the environment back even when a check fails, so that
+ * the tests after it run on this run's transport.
+ */
+static char probe_dir[] = "/tmp/mk-test-probe.XXXXXX";
+static char *probe_old_t, *probe_old_dir;
+
+static int probe_setup(void **state)
+{
+	char path[64];
+
+	(void)state;
+	strcpy(probe_dir, "/tmp/mk-test-probe.XXXXXX");
+	if (!mkdtemp(probe_dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/mkchan", probe_dir);
+	if (symlink("/dev/null", path))
+		return -1;
+	probe_old_dir = swap_env("MK_DEV_DIR", probe_dir);
+	probe_old_t = swap_env("MK_CHAN_TRANSPORT", "module");
+	return 0;
+}
+
+static int probe_teardown(void **state)
+{
+	char path[64];
+
+	(void)state;
+	restore_env("MK_CHAN_TRANSPORT", probe_old_t);
+	restore_env("MK_DEV_DIR", probe_old_dir);
+	snprintf(path, sizeof(path), "%s/mkchan", probe_dir);
+	unlink(path);
+	return rmdir(probe_dir);
+}
+
+static void test_transport_probe(void **state)
+{
+	const char *name = uniq_name("probe");
+	struct mk_module_info info;
+	struct mk_chan *cli, *srv;
+	struct mk_mbox *mb;
+	uint64_t cap, v;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(mk_module_info(MK_MODULE_MKCHAN, &info), -ENOTTY);
+	assert_int_equal(mk_chan_default_transport(), -EPROTO);
+	assert_int_equal(mk_mbox_create(&mb), -EPROTO);
+	assert_int_equal(mk_chan_connect(&cli, "x", 1, 0), -EPROTO);
+
+	assert_int_equal(unsetenv("MK_CHAN_TRANSPORT"), 0);
+	assert_int_equal(mk_chan_default_transport(), MK_TRANSPORT_FALLBACK);
+	assert_int_equal(named_mbox(&mb, name, &cap), 0);
+	assert_int_equal(mk_mbox_transport(mb), MK_TRANSPORT_FALLBACK);
+	assert_int_equal(connect_pair(mb, mk_name_hash(name), cap, 8, &cli, &srv), 0);
+	assert_int_equal(mk_chan_transport(cli), MK_TRANSPORT_FALLBACK);
+	assert_int_equal(mk_chan_transport(srv), MK_TRANSPORT_FALLBACK);
+	v = 42;
+	assert_int_equal(mk_chan_send(cli, &v, sizeof(v), SEC), 0);
+	assert_int_equal(mk_chan_recv(srv, &v, sizeof(v), &len, SEC), 0);
+	assert_int_equal(v, 42);
+	v = 43;
+	assert_int_equal(mk_chan_send(srv, &v, sizeof(v), SEC), 0);
+	assert_int_equal(mk_chan_recv(cli, &v, sizeof(v), &len, SEC), 0);
+	assert_int_equal(v, 43);
+	mk_chan_close(cli);
+	assert_int_equal(mk_chan_recv(srv, &v, sizeof(v), &len, SEC), -EPIPE);
+	mk_chan_close(srv);
+	mk_mbox_close(mb);
+}
+
 /* --- removing a name or capability, closing a mailbox --- */
 
 struct blocked {
@@ -1560,6 +1637,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_transport_selection),
+		cmocka_unit_test_setup_teardown(test_transport_probe, probe_setup, probe_teardown),
 		cmocka_unit_test(test_name_hash),
 		cmocka_unit_test(test_mbox_names_caps),
 		cmocka_unit_test(test_connect_and_refuse),
