@@ -425,7 +425,10 @@ chan_wait_loop(struct mk_chan *ch, const struct chan_io *io, int64_t timeout_ns)
 		 */
 		if (end)
 			return end;
-		/* The clock only once the ring is full or empty: a call that goes through reads none. */
+		/*
+		 * The clock only once the ring is full or empty: a call that
+		 * goes through reads none.
+		 */
 		if (!start)
 			start = mk_mono_ns();
 		el = mk_mono_ns() - start;

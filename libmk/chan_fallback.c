@@ -380,7 +380,10 @@ static int fallback_mbox_create(struct mk_mbox *mb, int ctl)
 	return mb->fd < 0 ? -errno : 0;
 }
 
-/* Every listening socket and connection not yet served; the common part closes the epoll fd. */
+/*
+ * Drops every listening socket and connection not yet served; the common
+ * part closes the epoll fd.
+ */
 static void fallback_mbox_close(struct mk_mbox *mb)
 {
 	while (mb->listeners.next != &mb->listeners)
