@@ -37,17 +37,56 @@ enum cobj_policy {
 
 struct cobj_root;
 
+/*
+ * What an object supplies. None of these may sleep: the runtime calls each
+ * under a spinlock or from an RCU callback. create_rep and cpu_dead run
+ * under the root's lock, so they must not deref their own object (a miss
+ * would take that lock again).
+ */
 struct cobj_ops {
-	/* a new rep for @cpu (the first CPU of its cluster, per policy) */
+	/*
+	 * Required. A new rep for @cpu, which is the CPU the rep is filed
+	 * under (0 for COBJ_SHARED, the first CPU of the package for
+	 * COBJ_PER_CLUSTER), not necessarily the one running. Called from
+	 * cobj_miss() on the first deref on a CPU, in whatever context that
+	 * deref runs (the lock is irq-safe, so it may be an interrupt's),
+	 * with preemption off and the root's spinlock held with irqs off:
+	 * allocate with GFP_NOWAIT or GFP_ATOMIC, never sleep. NULL makes
+	 * that deref -ENOMEM; the next one on that CPU tries again.
+	 */
 	void *(*create_rep)(struct cobj_root *root, unsigned int cpu);
-	/* frees @rep once no CPU can be using it */
+	/*
+	 * Required. Frees @rep once no CPU can be using it, once for each
+	 * CPU slot that holds it (a per-CPU-memory area handed to every CPU
+	 * is "freed" once per CPU: see cobj_percpu_entry()). Called with no
+	 * lock of the runtime's held, either from the RCU callback of
+	 * cobj_destroy() (softirq or an rcuo kthread: no sleeping), for every
+	 * rep, before free_root; or, for a COBJ_PER_CPU rep whose CPU went
+	 * offline, from the CPU-hotplug teardown on a surviving CPU after
+	 * cpu_dead and a synchronize_rcu(), with the hotplug lock held for
+	 * writing. It must be fine in both, so it may not sleep.
+	 */
 	void (*free_rep)(struct cobj_root *root, void *rep);
 	/*
-	 * optional: @cpu went away and @rep was its own (COBJ_PER_CPU); fold
-	 * what it holds into the object. @rep is freed after.
+	 * Optional. @cpu went offline and @rep was its own (COBJ_PER_CPU
+	 * only): fold what it holds into the object. Called from the
+	 * CPU-hotplug teardown (CPUHP_BP_PREPARE_DYN) on a surviving CPU,
+	 * with the hotplug lock held for writing, inside rcu_read_lock() and
+	 * under the root's spinlock with irqs off, so no sleeping; a reader
+	 * holding the root's lock (vm_region.c's sum) sees what @rep held
+	 * either in @rep or folded, never in both or neither. @rep is
+	 * already out of root->reps and of @cpu's table; other CPUs may be
+	 * using their own reps meanwhile. Not called for an object being
+	 * destroyed. free_rep(@rep) follows after a grace period.
 	 */
 	void (*cpu_dead)(struct cobj_root *root, void *rep, unsigned int cpu);
-	/* frees the root's own state (the runtime frees struct cobj_root) */
+	/*
+	 * Optional. Frees the root's own state (->priv); the runtime frees
+	 * struct cobj_root itself after. Called once, from the RCU callback
+	 * of cobj_destroy() after every free_rep, no lock held, no sleeping;
+	 * what readers outside RCU may still hold goes to a later grace
+	 * period (call_rcu_tasks(), see cobj_percpu_entry()).
+	 */
 	void (*free_root)(struct cobj_root *root);
 };
 

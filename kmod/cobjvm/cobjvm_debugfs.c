@@ -28,9 +28,9 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/topology.h>
-#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
+#include "../common/debugfs_cmd.h"
 #include "cobj_counter.h"
 #include "cobjvm.h"
 #include "vm.h"
@@ -577,15 +577,14 @@ out:
 
 /* --- files --- */
 
-static ssize_t selftest_write(struct file *file, const char __user *ubuf, size_t len,
-			      loff_t *ppos)
+/* Any write: the contents are not read. */
+static int selftest_cmd(char *cmd)
 {
 	struct st st = { .cap = 4096 };
 
 	st.log = kzalloc(st.cap, GFP_KERNEL);
 	if (!st.log)
 		return -ENOMEM;
-	mutex_lock(&dbg_lock);
 	selftest_policies(&st);
 	selftest_ids(&st);
 	selftest_counter(&st);
@@ -593,76 +592,33 @@ static ssize_t selftest_write(struct file *file, const char __user *ubuf, size_t
 	kfree(selftest_out);
 	selftest_out = kasprintf(GFP_KERNEL, "passed %d failed %d\n%s", st.passed,
 				 st.failed, st.log);
-	mutex_unlock(&dbg_lock);
 	kfree(st.log);
-	return len;
-}
-
-static int selftest_show(struct seq_file *m, void *v)
-{
-	mutex_lock(&dbg_lock);
-	seq_puts(m, selftest_out ?: "not run\n");
-	mutex_unlock(&dbg_lock);
 	return 0;
 }
 
-static int selftest_open(struct inode *inode, struct file *file)
+static void selftest_show(struct seq_file *m)
 {
-	return single_open(file, selftest_show, NULL);
+	seq_puts(m, selftest_out ?: "not run\n");
 }
+DEFINE_MK_DEBUGFS_CMD(selftest, &dbg_lock, 0, selftest_cmd, selftest_show);
 
-static const struct file_operations selftest_fops = {
-	.owner = THIS_MODULE,
-	.open = selftest_open,
-	.read = seq_read,
-	.write = selftest_write,
-	.llseek = seq_lseek,
-	.release = single_release,
-};
-
-static ssize_t counters_write(struct file *file, const char __user *ubuf, size_t len,
-			      loff_t *ppos)
+/* "ITERS NCPUS" */
+static int counters_cmd(char *cmd)
 {
 	unsigned int ncpus;
-	char buf[48];
 	long iters;
-	int ret;
 
-	if (len >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
-	if (sscanf(buf, "%ld %u", &iters, &ncpus) != 2 || iters < 1 ||
+	if (sscanf(cmd, "%ld %u", &iters, &ncpus) != 2 || iters < 1 ||
 	    iters > 100000000L || ncpus < 1)
 		return -EINVAL;
-	mutex_lock(&dbg_lock);
-	ret = counters_run(iters, ncpus);
-	mutex_unlock(&dbg_lock);
-	return ret ? ret : len;
+	return counters_run(iters, ncpus);
 }
 
-static int counters_show(struct seq_file *m, void *v)
+static void counters_show(struct seq_file *m)
 {
-	mutex_lock(&dbg_lock);
 	seq_puts(m, counters_out);
-	mutex_unlock(&dbg_lock);
-	return 0;
 }
-
-static int counters_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, counters_show, NULL);
-}
-
-static const struct file_operations counters_fops = {
-	.owner = THIS_MODULE,
-	.open = counters_open,
-	.read = seq_read,
-	.write = counters_write,
-	.llseek = seq_lseek,
-	.release = single_release,
-};
+DEFINE_MK_DEBUGFS_CMD(counters, &dbg_lock, 47, counters_cmd, counters_show);
 
 static int objects_show(struct seq_file *m, void *v)
 {

@@ -19,9 +19,9 @@
 #include <crypto/algapi.h>
 #include <linux/idr.h>
 #include <linux/mm.h>
-#include <linux/random.h>
 #include <linux/slab.h>
 
+#include "../common/token.h"
 #include "vm.h"
 
 #define PART_SHIFT	4	/* 16 consecutive pages per partition stripe */
@@ -252,9 +252,7 @@ int vm_fcm_publish(struct vm_fcm *fcm, u64 *key)
 	int id;
 
 	/* 0 is "anonymous" in struct cobjvm_attach: never a key */
-	do {
-		*key = get_random_u64();
-	} while (!*key);
+	*key = mk_token_new();
 	mutex_lock(&shared_lock);
 	id = idr_alloc(&shared_fcms, fcm, 1, INT_MAX, GFP_KERNEL);
 	if (id > 0) {

@@ -27,14 +27,30 @@
 #include <linux/highmem.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
 #include "vm.h"
 
-#define PCPU_MAX	256	/* pages a CPU keeps */
-#define ROOT_MAX	16384	/* pages the locked list or the overflow keeps */
+/*
+ * The lists' bounds. Read-only once loaded: a list is never trimmed, so a
+ * bound lowered at run time would leave lists above it, and the guest
+ * tests read these back to know what to expect. The upper limits only
+ * catch a typo that would let idle free lists hold most of memory; 0 is
+ * allowed (no list: every page goes back to the kernel).
+ */
+#define PM_PCPU_MAX_LIMIT	65536	/* 256 MiB of 4 KiB pages per CPU */
+#define PM_ROOT_MAX_LIMIT	1048576	/* 4 GiB */
+
+static unsigned int pm_pcpu_max = 256;
+module_param(pm_pcpu_max, uint, 0444);
+MODULE_PARM_DESC(pm_pcpu_max, "pages a CPU's free list keeps (per-CPU page manager; 0-65536)");
+
+static unsigned int pm_root_max = 16384;
+module_param(pm_root_max, uint, 0444);
+MODULE_PARM_DESC(pm_root_max, "pages the locked free list or the per-CPU overflow keeps (0-1048576)");
 
 struct pm_list {
 	spinlock_t lock;		/* not used by per-CPU reps */
@@ -122,7 +138,7 @@ static void pm_free_rep(struct cobj_root *root, void *rep)
 /*
  * A CPU went away: its pages go to the overflow as far as its bound allows;
  * the rest go back to the kernel when the runtime frees the rep
- * (pm_free_rep), so offlining CPUs never grows the overflow past ROOT_MAX.
+ * (pm_free_rep), so offlining CPUs never grows the overflow past pm_root_max.
  */
 static void pm_cpu_dead(struct cobj_root *root, void *rep, unsigned int cpu)
 {
@@ -132,8 +148,8 @@ static void pm_cpu_dead(struct cobj_root *root, void *rep, unsigned int cpu)
 
 	spin_lock(&pm->root.lock);
 	while ((page = list_pop(l))) {
-		if (!list_push(&pm->root, page, ROOT_MAX)) {
-			list_push(l, page, PCPU_MAX);	/* back where it was */
+		if (!list_push(&pm->root, page, pm_root_max)) {
+			list_push(l, page, pm_pcpu_max);	/* back where it was */
 			break;
 		}
 	}
@@ -239,16 +255,16 @@ void vm_pm_free(unsigned int variant, struct page *page)
 	if (!IS_ERR(l)) {
 		if (variant == VM_PM_LOCKED) {
 			spin_lock(&l->lock);
-			kept = list_push(l, page, ROOT_MAX);
+			kept = list_push(l, page, pm_root_max);
 			spin_unlock(&l->lock);
 		} else {
-			kept = list_push(l, page, PCPU_MAX);
+			kept = list_push(l, page, pm_pcpu_max);
 		}
 	}
 	cobj_exit();
 	if (!kept && variant == VM_PM_PERCPU) {
 		spin_lock(&pm->root.lock);
-		kept = list_push(&pm->root, page, ROOT_MAX);
+		kept = list_push(&pm->root, page, pm_root_max);
 		spin_unlock(&pm->root.lock);
 	}
 	if (kept) {
@@ -305,6 +321,11 @@ int vm_pm_init(void)
 	unsigned int v;
 	int ret, id;
 
+	if (pm_pcpu_max > PM_PCPU_MAX_LIMIT || pm_root_max > PM_ROOT_MAX_LIMIT) {
+		pr_err("pm_pcpu_max=%u (at most %u) or pm_root_max=%u (at most %u) out of range\n",
+		       pm_pcpu_max, PM_PCPU_MAX_LIMIT, pm_root_max, PM_ROOT_MAX_LIMIT);
+		return -EINVAL;
+	}
 	for (v = 0; v < VM_PM_VARIANTS; v++) {
 		struct vm_pm *pm = kzalloc(sizeof(*pm), GFP_KERNEL);
 

@@ -79,12 +79,6 @@ struct mkchan_chan {
 	wait_queue_head_t wq[2];	/* waiters of each end, for messages and credits */
 };
 
-
-/* mkchan_main.c */
-int mkchan_new_file(const char *name, const struct file_operations *fops,
-		    void *priv, struct file **filep);
-void mkchan_finish_file(int fd, struct file *file, bool ok);
-
 /* mkchan_mbox.c */
 long mkchan_mbox_create(struct mkchan_mbox_create __user *arg);
 long mkchan_alias_add(struct mkchan_alias __user *arg);

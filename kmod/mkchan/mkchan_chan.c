@@ -23,6 +23,7 @@
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
 
+#include "../common/file.h"
 #include "../common/vma.h"
 #include "mkchan.h"
 
@@ -194,7 +195,7 @@ long mkchan_connect(struct mkchan_connect __user *arg)
 	chan->peer_uid = current_uid();
 	chan->peer_gid = current_gid();
 
-	fd = mkchan_new_file("[mkchan-connect]", &mkchan_connect_fops, chan, &file);
+	fd = mk_new_file("[mkchan-connect]", &mkchan_connect_fops, chan, &file);
 	if (fd < 0) {
 		chan_put(chan);
 		return fd;
@@ -223,7 +224,7 @@ long mkchan_connect(struct mkchan_connect __user *arg)
 	}
 	mutex_unlock(&mkchan_lock);
 	if (ret) {
-		mkchan_finish_file(fd, file, false);
+		mk_finish_file(fd, file, false);
 		return ret;
 	}
 
@@ -234,10 +235,10 @@ long mkchan_connect(struct mkchan_connect __user *arg)
 		mutex_lock(&mkchan_lock);
 		mkchan_chan_detach(chan, MKCHAN_RING_CLOSED_PEER);
 		mutex_unlock(&mkchan_lock);
-		mkchan_finish_file(fd, file, false);
+		mk_finish_file(fd, file, false);
 		return -EFAULT;
 	}
-	mkchan_finish_file(fd, file, true);
+	mk_finish_file(fd, file, true);
 	return 0;
 }
 
@@ -256,7 +257,7 @@ long mkchan_accept(struct mkchan_mbox *mbox, struct mkchan_accept __user *arg)
 		return -EAGAIN;
 	}
 	/* The pending reference becomes the accepting end's. */
-	fd = mkchan_new_file("[mkchan-accept]", &mkchan_accept_fops, chan, &file);
+	fd = mk_new_file("[mkchan-accept]", &mkchan_accept_fops, chan, &file);
 	if (fd < 0) {
 		mutex_unlock(&mkchan_lock);
 		return fd;
@@ -274,7 +275,7 @@ long mkchan_accept(struct mkchan_mbox *mbox, struct mkchan_accept __user *arg)
 	mutex_unlock(&mkchan_lock);
 
 	ret = copy_to_user(arg, &res, sizeof(res)) ? -EFAULT : 0;
-	mkchan_finish_file(fd, file, !ret);
+	mk_finish_file(fd, file, !ret);
 	return ret;
 }
 

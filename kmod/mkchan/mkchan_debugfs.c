@@ -19,8 +19,8 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
-#include <linux/uaccess.h>
 
+#include "../common/debugfs_cmd.h"
 #include "mkchan.h"
 #include "mkchan_kapi.h"
 
@@ -85,48 +85,23 @@ static int mc_run(const char *mode, unsigned long count)
 	return bad ? -EIO : 0;
 }
 
-static ssize_t mc_write(struct file *file, const char __user *ubuf, size_t len,
-			loff_t *ppos)
+/* "MODE COUNT" */
+static int mc_cmd(char *cmd)
 {
-	char buf[64], mode[16];
 	unsigned long count;
-	int ret;
+	char mode[16];
 
-	if (len >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
-	if (sscanf(buf, "%15s %lu", mode, &count) != 2 || count > 100000000UL ||
+	if (sscanf(cmd, "%15s %lu", mode, &count) != 2 || count > 100000000UL ||
 	    (strcmp(mode, "ipi") && strcmp(mode, "unicast") && strcmp(mode, "tree")))
 		return -EINVAL;
-	mutex_lock(&mc_lock);
-	ret = mc_run(mode, count);
-	mutex_unlock(&mc_lock);
-	return ret ? ret : len;
+	return mc_run(mode, count);
 }
 
-static int mc_show(struct seq_file *m, void *v)
+static void mc_show(struct seq_file *m)
 {
-	mutex_lock(&mc_lock);
 	seq_puts(m, mc_result);
-	mutex_unlock(&mc_lock);
-	return 0;
 }
-
-static int mc_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, mc_show, NULL);
-}
-
-static const struct file_operations mc_fops = {
-	.owner		= THIS_MODULE,
-	.open		= mc_open,
-	.read		= seq_read,
-	.write		= mc_write,
-	.llseek		= seq_lseek,
-	.release	= single_release,
-};
+DEFINE_MK_DEBUGFS_CMD(mc, &mc_lock, 63, mc_cmd, mc_show);
 
 static int monitors_show(struct seq_file *m, void *v)
 {

@@ -8,10 +8,8 @@
  */
 #define pr_fmt(fmt) "mkchan: " fmt
 
-#include <linux/anon_inodes.h>
 #include <linux/cpumask.h>
 #include <linux/device.h>
-#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -36,40 +34,6 @@ MODULE_PARM_DESC(max_pending, "channels a mailbox may have waiting to be accepte
 atomic_long_t mkchan_nr_mboxes = ATOMIC_LONG_INIT(0);
 atomic_long_t mkchan_nr_chans = ATOMIC_LONG_INIT(0);
 atomic_long_t mkchan_nr_pages = ATOMIC_LONG_INIT(0);
-
-/*
- * A new fd for a new object: reserved now, installed by
- * mkchan_finish_file() only once user space has been told its number, so
- * a failed copy_to_user() leaves no stray fd behind.
- */
-int mkchan_new_file(const char *name, const struct file_operations *fops,
-		    void *priv, struct file **filep)
-{
-	struct file *file;
-	int fd;
-
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		return fd;
-	file = anon_inode_getfile(name, fops, priv, O_RDWR | O_CLOEXEC);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		return PTR_ERR(file);
-	}
-	*filep = file;
-	return fd;
-}
-
-/* On failure the file's release undoes whatever the object held. */
-void mkchan_finish_file(int fd, struct file *file, bool ok)
-{
-	if (ok) {
-		fd_install(fd, file);
-	} else {
-		put_unused_fd(fd);
-		fput(file);
-	}
-}
 
 static long mkchan_info(struct mkchan_info __user *arg)
 {

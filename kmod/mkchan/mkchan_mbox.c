@@ -11,13 +11,14 @@
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/poll.h>
-#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/topology.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
+#include "../common/file.h"
+#include "../common/token.h"
 #include "mkchan.h"
 
 static DEFINE_HASHTABLE(mkchan_aliases, 10);
@@ -131,9 +132,7 @@ static long mbox_cap_add(struct mkchan_mbox *mbox, u64 __user *arg)
 	long ret = 0;
 	u64 token;
 
-	do {
-		token = get_random_u64();
-	} while (!token);
+	token = mk_token_new();
 	/* Tell the caller first: a capability nobody saw must not exist. */
 	if (put_user(token, arg))
 		return -EFAULT;
@@ -277,7 +276,7 @@ long mkchan_mbox_create(struct mkchan_mbox_create __user *arg)
 		return ret;
 	}
 	atomic_long_inc(&mkchan_nr_mboxes);
-	fd = mkchan_new_file("[mkchan-mbox]", &mkchan_mbox_fops, mbox, &file);
+	fd = mk_new_file("[mkchan-mbox]", &mkchan_mbox_fops, mbox, &file);
 	if (fd < 0) {
 		xa_erase(&mkchan_mboxes, mbox->id);
 		kfree(mbox);
@@ -287,7 +286,7 @@ long mkchan_mbox_create(struct mkchan_mbox_create __user *arg)
 	req.id = mbox->id;
 	req.fd = fd;
 	ret = copy_to_user(arg, &req, sizeof(req)) ? -EFAULT : 0;
-	mkchan_finish_file(fd, file, !ret);
+	mk_finish_file(fd, file, !ret);
 	return ret;
 }
 

@@ -604,8 +604,27 @@ static void detach_races(void)
 
 /* --- the per-CPU page manager's overflow bound under CPU hotplug --- */
 
-#define PM_PCPU_MAX	256	/* vm_pm.c: pages a CPU's list keeps */
-#define PM_ROOT_MAX	16384	/* vm_pm.c: pages the overflow keeps */
+/* vm_pm.c's bounds, as the loaded module has them: not a copy that can go stale */
+static unsigned int pm_param(const char *name)
+{
+	char path[96];
+	unsigned int v;
+	bool ok;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/cobjvm/parameters/%s", name);
+	f = fopen(path, "r");
+	ok = f && fscanf(f, "%u", &v) == 1;
+	if (f)
+		fclose(f);
+	if (!ok) {
+		result(false, "read the page manager's bound %s", path);
+		exit(1);	/* every expectation below depends on it */
+	}
+	return v;
+}
+#define PM_PCPU_MAX	pm_param("pm_pcpu_max")	/* pages a CPU's list keeps */
+#define PM_ROOT_MAX	pm_param("pm_root_max")	/* pages the overflow keeps */
 
 static bool cpu_online(int cpu, bool on)
 {
