@@ -151,10 +151,10 @@ int mk_loop_del_fd(struct mk_loop *l, int fd);
 /*
  * Waitset members: the loop holds mk_waitset_fd(@ws) in its epoll and
  * hands @fn the ready channels (above). The waitset stays the caller's;
- * channels are added to it and removed with <mk/waitset.h> as usual (one
- * added after the last arm is seen on the next turn that looks: arm
- * again by running a turn). The waitset's own spin budget is not used:
- * the loop never waits in mk_waitset_wait().
+ * channels are added to it and removed with <mk/waitset.h> as usual, also
+ * from callbacks (a channel added to an armed set is armed with it). The
+ * waitset's own spin budget is not used: the loop never blocks in
+ * mk_waitset_wait(), its poll window takes that budget's place.
  */
 int mk_loop_add_waitset(struct mk_loop *l, struct mk_waitset *ws, mk_loop_chan_fn *fn,
 			void *arg);
