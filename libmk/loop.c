@@ -640,7 +640,7 @@ static int wait_timeout(struct mk_loop *l, bool block, int64_t now, bool *pollin
 int mk_loop_run_once(struct mk_loop *l, bool block)
 {
 	struct epoll_event evs[MK_LOOP_BATCH];
-	bool polling, busy = false;
+	bool polling, busy = false, fd_busy = false;
 	int64_t now = l->poll_ns || l->nheap ? mk_loop_now_ns() : 0;
 	int timeout = wait_timeout(l, block, now, &polling);
 	int n, ret = 0;
@@ -660,6 +660,10 @@ int mk_loop_run_once(struct mk_loop *l, bool block)
 			return -errno;
 		n = 0;
 	}
+	/* The window opens when the events came, not after their work: a
+	 * long batch must not eat into it. */
+	if (n > 0 && l->poll_ns)
+		now = mk_loop_now_ns();
 	l->in_turn = true;
 	for (int i = 0; i < n; i++) {
 		int fd = (int)(uint32_t)evs[i].data.u64;
@@ -674,12 +678,14 @@ int mk_loop_run_once(struct mk_loop *l, bool block)
 		if (!ev)
 			continue;
 		if (m->fn != ws_fd_ready && m->fn != sig_fd_ready)
-			busy = true;
+			fd_busy = true;
 		m->fn(l, fd, ev, m->arg);
 	}
 	for (struct ws_member *m = l->wss; m; m = m->next)
 		if (!m->dead && (m->pending || polling) && ws_dispatch(l, m))
 			busy = true;
+	if (fd_busy && l->poll_ns)
+		l->last_busy = now;
 	if (busy && l->poll_ns)
 		l->last_busy = mk_loop_now_ns();
 	timers_run(l);
