@@ -3,10 +3,10 @@
  * The ceiling for any Redis-protocol server under redis-benchmark on this
  * machine: a server that does nothing but frame commands (libmk's RESP
  * reader, as octopusd) and answer them — SET keeps the last value, GET
- * returns it, no store, no lookup — with octopusd's event loop shape (one
- * thread, epoll, replies written at the end of each batch, polling epoll
- * for --poll-us before blocking). If even this is not 1.2x redis-server,
- * the client, not the server, is what the ratio measures.
+ * returns it, no store, no lookup — on octopusd's event loop (libmk's
+ * <mk/loop.h>: one thread, epoll, replies written at the end of each turn,
+ * a poll window of --poll-us before blocking). If even this is not 1.2x
+ * redis-server, the client, not the server, is what the ratio measures.
  *
  *   resp_ceiling --unix PATH [--poll-us N]
  */
@@ -19,15 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include <mk/loop.h>
 #include <mk/resp.h>
-
-#include "bench_util.h"
 
 struct conn {
 	int fd;
@@ -63,9 +60,9 @@ static void answer(struct conn *c, const struct mk_resp_command *cmd)
 	}
 }
 
-static void conn_close(int ep, struct conn *c)
+static void conn_close(struct mk_loop *l, struct conn *c)
 {
-	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	mk_loop_del_fd(l, c->fd);
 	close(c->fd);
 	mk_resp_reader_free(c->rd);
 	mk_resp_buf_free(&c->out);
@@ -100,21 +97,80 @@ static bool conn_flush(struct conn *c)
 	return !c->out.failed;
 }
 
+/* Connections with replies to write at the end of the turn. */
+static struct conn **dirty;
+static size_t ndirty, cdirty;
+
+static void on_conn(struct mk_loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd, (void)ev;
+	if (!conn_input(c)) {
+		conn_close(l, c);
+		return;
+	}
+	if (ndirty == cdirty) {
+		size_t n = cdirty ? 2 * cdirty : 256;
+		struct conn **d = realloc(dirty, n * sizeof(*d));
+
+		if (!d) {
+			conn_close(l, c);
+			return;
+		}
+		dirty = d;
+		cdirty = n;
+	}
+	/* Once per turn at most: the loop reports an fd once per wait. */
+	dirty[ndirty++] = c;
+}
+
+static void on_accept(struct mk_loop *l, int lfd, uint32_t ev, void *arg)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct conn *c = fd >= 0 ? calloc(1, sizeof(*c)) : NULL;
+
+	(void)ev, (void)arg;
+	if (!c || !(c->rd = mk_resp_reader_new(NULL))) {
+		free(c);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	c->fd = fd;
+	mk_resp_buf_init(&c->out, 2);
+	if (mk_loop_add_fd(l, fd, MK_LOOP_IN, on_conn, c) < 0) {
+		mk_resp_reader_free(c->rd);
+		mk_resp_buf_free(&c->out);
+		free(c);
+		close(fd);
+	}
+}
+
+/* Replies of the turn go out together, as in octopusd. */
+static int flush_dirty(struct mk_loop *l, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < ndirty; i++)
+		if (!conn_flush(dirty[i]))
+			conn_close(l, dirty[i]);
+	ndirty = 0;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = NULL;
-	uint64_t poll_ns = 200000, last_busy = 0;
-	struct epoll_event ev = { .events = EPOLLIN }, evs[256];
-	struct conn **dirty;
-	size_t ndirty = 0, cdirty = 256;
-	int lfd, ep;
+	int64_t poll_ns = 200000;
+	struct mk_loop *l;
+	int lfd, ret;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--unix") && i + 1 < argc)
 			path = argv[++i];
 		else if (!strcmp(argv[i], "--poll-us") && i + 1 < argc)
-			poll_ns = strtoull(argv[++i], NULL, 10) * 1000;
+			poll_ns = (int64_t)strtoull(argv[++i], NULL, 10) * 1000;
 		else
 			path = NULL, i = argc;
 	}
@@ -126,58 +182,20 @@ int main(int argc, char **argv)
 	strcpy(sa.sun_path, path);
 	unlink(path);
 	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	dirty = malloc(cdirty * sizeof(*dirty));
-	if (lfd < 0 || ep < 0 || !dirty || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(lfd, 511)) {
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 511)) {
 		perror("resp_ceiling");
 		return 1;
 	}
-	ev.data.ptr = NULL;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-	for (;;) {
-		int timeout = poll_ns && now_ns() - last_busy < poll_ns ? 0 : -1;
-		int n = epoll_wait(ep, evs, 256, timeout);
-
-		if (n > 0)
-			last_busy = now_ns();
-		for (int i = 0; i < n; i++) {
-			struct conn *c = evs[i].data.ptr;
-
-			if (!c) {
-				int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-				c = fd >= 0 ? calloc(1, sizeof(*c)) : NULL;
-				if (!c || !(c->rd = mk_resp_reader_new(NULL))) {
-					free(c);
-					if (fd >= 0)
-						close(fd);
-					continue;
-				}
-				c->fd = fd;
-				mk_resp_buf_init(&c->out, 2);
-				ev.data.ptr = c;
-				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-				continue;
-			}
-			if (!conn_input(c)) {
-				conn_close(ep, c);
-				continue;
-			}
-			if (ndirty == cdirty) {
-				struct conn **d = realloc(dirty, 2 * cdirty * sizeof(*d));
-
-				if (!d)
-					return 1;
-				dirty = d;
-				cdirty *= 2;
-			}
-			dirty[ndirty++] = c;
-		}
-		/* Replies of the batch go out together, as in octopusd. */
-		for (size_t i = 0; i < ndirty; i++)
-			if (!conn_flush(dirty[i]))
-				conn_close(ep, dirty[i]);
-		ndirty = 0;
+	ret = mk_loop_create(&l);
+	if (!ret)
+		ret = mk_loop_add_fd(l, lfd, MK_LOOP_IN, on_accept, NULL);
+	if (ret) {
+		fprintf(stderr, "resp_ceiling: %s\n", strerror(-ret));
+		return 1;
 	}
+	mk_loop_set_poll_ns(l, poll_ns);
+	mk_loop_set_turn_hook(l, flush_dirty, NULL);
+	ret = mk_loop_run(l);
+	fprintf(stderr, "resp_ceiling: %s\n", strerror(-ret));
+	return 1;
 }

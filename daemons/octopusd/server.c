@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * octopusd server: the epoll loop (level-triggered), listeners and
- * connections. See server.h for the per-connection memory bounds.
+ * octopusd server: listeners and connections on libmk's loop
+ * (<mk/loop.h>; level-triggered fds, OCT.WAIT's deadlines as its timers,
+ * SIGTERM/SIGINT through its signalfd). See server.h for the
+ * per-connection memory bounds.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,12 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -30,10 +29,7 @@
 
 uint64_t server_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)mk_loop_now_ns();
 }
 
 /*
@@ -55,16 +51,11 @@ static void log_refused_for_fds(void)
 	refused = 0;
 }
 
-/* epoll tags of the non-connection fds. */
-static char tag_unix, tag_tcp, tag_sig;
-
 static int set_events(struct server *s, struct conn *c, uint32_t ev)
 {
-	struct epoll_event e = { .events = ev, .data.ptr = c };
-
 	if (ev == c->events)
 		return 0;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &e) < 0)
+	if (mk_loop_mod_fd(s->loop, c->fd, ev) < 0)
 		return -1;
 	c->events = ev;
 	return 0;
@@ -126,7 +117,7 @@ static void conn_close(struct server *s, struct conn *c)
 	 * connection gets no events. */
 	triggers_drop_conn(s, c);
 	subs_drop_conn(s, c);
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	mk_loop_del_fd(s->loop, c->fd);
 	close(c->fd);
 	/* Its ephemeral records go with it. */
 	store_del_owned(s->st, c->id, NULL);
@@ -141,6 +132,8 @@ static void conn_close(struct server *s, struct conn *c)
 	s->nconns--;
 	free(c);
 }
+
+static void conn_event(struct mk_loop *l, int fd, uint32_t ev, void *arg);
 
 static void conn_new(struct server *s, int fd, bool tcp)
 {
@@ -162,14 +155,12 @@ static void conn_new(struct server *s, int fd, bool tcp)
 
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
+	c->srv = s;
 	c->fd = fd;
 	c->id = ++s->next_id;
 	mk_resp_buf_init(&c->out, 2);
-	c->events = EPOLLIN;
-
-	struct epoll_event e = { .events = c->events, .data.ptr = c };
-
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+	c->events = MK_LOOP_IN;
+	if (mk_loop_add_fd(s->loop, fd, c->events, conn_event, c) < 0) {
 		mk_resp_reader_free(c->rd);
 		mk_resp_buf_free(&c->out);
 		free(c);
@@ -212,6 +203,24 @@ static void do_accept(struct server *s, int lfd, bool tcp)
 		}
 		conn_new(s, fd, tcp);
 	}
+}
+
+static void on_accept_unix(struct mk_loop *l, int fd, uint32_t ev, void *arg)
+{
+	(void)l, (void)ev;
+	do_accept(arg, fd, false);
+}
+
+static void on_accept_tcp(struct mk_loop *l, int fd, uint32_t ev, void *arg)
+{
+	(void)l, (void)ev;
+	do_accept(arg, fd, true);
+}
+
+static void on_signal(struct mk_loop *l, const struct signalfd_siginfo *si, void *arg)
+{
+	(void)si, (void)arg;
+	mk_loop_stop(l);
 }
 
 /*
@@ -279,27 +288,36 @@ static void conn_update(struct server *s, struct conn *c)
 		return;
 	}
 	if (c->out.len)
-		ev |= EPOLLOUT;
+		ev |= MK_LOOP_OUT;
 	/* Backpressure: read again only once the client has caught up. */
 	/* A waiting client: only its hang-up is watched. */
 	if (c->wstate == CONN_WAITING)
-		ev |= EPOLLRDHUP;
+		ev |= MK_LOOP_RDHUP;
 	else if (!c->closing && !c->eof &&
-	    (c->events & EPOLLIN ? c->out.len < CONN_OUT_HIGH :
+	    (c->events & MK_LOOP_IN ? c->out.len < CONN_OUT_HIGH :
 					   c->out.len <= CONN_OUT_LOW))
-		ev |= EPOLLIN;
+		ev |= MK_LOOP_IN;
 	if (set_events(s, c, ev) < 0)
 		conn_close(s, c);
 }
 
-static void conn_event(struct server *s, struct conn *c, uint32_t ev)
+/*
+ * The loop masks ev with c->events (and drops an event of a connection
+ * closed earlier in the same batch), so what is reported here is what c
+ * waits for now.
+ */
+static void conn_event(struct mk_loop *l, int fd, uint32_t ev, void *arg)
 {
-	if ((ev & (EPOLLERR | EPOLLHUP) && !(ev & EPOLLIN)) ||
-	    (ev & EPOLLRDHUP && c->wstate == CONN_WAITING)) {
+	struct conn *c = arg;
+	struct server *s = c->srv;
+
+	(void)l, (void)fd;
+	if ((ev & (MK_LOOP_ERR | MK_LOOP_HUP) && !(ev & MK_LOOP_IN)) ||
+	    (ev & MK_LOOP_RDHUP && c->wstate == CONN_WAITING)) {
 		conn_close(s, c);
 		return;
 	}
-	if (ev & EPOLLOUT) {
+	if (ev & MK_LOOP_OUT) {
 		if (conn_flush(c) < 0) {
 			conn_close(s, c);
 			return;
@@ -308,7 +326,7 @@ static void conn_event(struct server *s, struct conn *c, uint32_t ev)
 		if (c->out.len <= CONN_OUT_LOW)
 			conn_process(s, c);
 	}
-	if ((ev & EPOLLIN) && (c->events & EPOLLIN)) {
+	if ((ev & MK_LOOP_IN) && (c->events & MK_LOOP_IN)) {
 		ssize_t n = mk_resp_reader_read_fd(c->rd, c->fd);
 
 		if (n == 0) {
@@ -326,7 +344,8 @@ static void conn_event(struct server *s, struct conn *c, uint32_t ev)
 			return;
 		}
 	}
-	/* Writes wait for the end of the epoll batch, as Redis does. */
+	/* Writes wait for the end of the loop's turn, as Redis's for the
+	 * end of its epoll batch. */
 	flush_mark(s, c);
 }
 
@@ -507,19 +526,35 @@ err:
 	return -1;
 }
 
-static int ep_add(struct server *s, int fd, void *tag)
+/*
+ * Last in each turn of the loop: woken waiters get their reply, then run
+ * their buffered commands (which may wake others: the loop takes them
+ * too); then connections that got push events are flushed.
+ */
+static int turn_end(struct mk_loop *l, void *arg)
 {
-	struct epoll_event e = { .events = EPOLLIN, .data.ptr = tag };
+	struct server *s = arg;
 
-	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &e);
+	(void)l;
+	for (struct conn *c; (c = waits_next_ready(s));) {
+		conn_process(s, c);
+		conn_update(s, c);
+	}
+	while (s->flush) {
+		struct conn *c = s->flush;
+
+		flush_unlink(s, c);
+		conn_update(s, c);
+	}
+	/* Whatever the loop wakes up for next finds the ready list empty. */
+	return 0;
 }
 
 int server_init(struct server *s, const struct server_opts *o)
 {
-	sigset_t set;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
-	s->poll_ns = (uint64_t)o->poll_us * 1000u;
 	s->max_watches = o->max_watches ? o->max_watches : MAX_WATCHES;
 	s->max_conn_watches = o->max_conn_watches ? o->max_conn_watches :
 						    MAX_CONN_WATCHES;
@@ -528,7 +563,7 @@ int server_init(struct server *s, const struct server_opts *o)
 	watchidx_init(&s->wait_idx);
 	idmap_init(&s->trig_ids);
 	idmap_init(&s->sub_ids);
-	s->unix_fd = s->tcp_fd = s->sigfd = s->epfd = -1;
+	s->unix_fd = s->tcp_fd = -1;
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	signal(SIGPIPE, SIG_IGN);
 	s->st = store_new();
@@ -537,88 +572,39 @@ int server_init(struct server *s, const struct server_opts *o)
 		return -1;
 	}
 	store_set_hook(s->st, store_hook, s);
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (s->epfd < 0 || s->sigfd < 0 || ep_add(s, s->sigfd, &tag_sig) < 0) {
-		perror("octopusd: epoll/signalfd");
+	ret = mk_loop_create(&s->loop);
+	if (!ret)
+		ret = mk_loop_add_signal(s->loop, SIGTERM, on_signal, s);
+	if (!ret)
+		ret = mk_loop_add_signal(s->loop, SIGINT, on_signal, s);
+	if (ret) {
+		fprintf(stderr, "octopusd: event loop: %s\n", strerror(-ret));
 		return -1;
 	}
+	/* Poll after activity before blocking: a request arriving soon after
+	 * costs its writer no wake-up (README.md, --poll-us). */
+	mk_loop_set_poll_ns(s->loop, (int64_t)o->poll_us * 1000);
+	mk_loop_set_turn_hook(s->loop, turn_end, s);
 	if (o->unix_path && (listen_unix(s, o->unix_path) < 0 ||
-			     ep_add(s, s->unix_fd, &tag_unix) < 0))
+			     mk_loop_add_fd(s->loop, s->unix_fd, MK_LOOP_IN,
+					    on_accept_unix, s) < 0))
 		return -1;
 	if (o->port >= 0 && (listen_tcp(s, o->bind_addr, o->port) < 0 ||
-			     ep_add(s, s->tcp_fd, &tag_tcp) < 0))
+			     mk_loop_add_fd(s->loop, s->tcp_fd, MK_LOOP_IN,
+					    on_accept_tcp, s) < 0))
 		return -1;
 	return 0;
 }
 
 int server_run(struct server *s)
 {
-	struct epoll_event evs[256];
-
-	uint64_t last_busy = 0;
+	int ret;
 
 	sd_notify(0, "READY=1");
-	while (!s->stop) {
-		/* Poll (timeout 0) for poll_ns after the last event before
-		 * blocking: a request arriving soon after costs no wake-up. */
-		int timeout = s->poll_ns && server_now_ns() - last_busy < s->poll_ns ? 0 : -1;
-		int n;
-
-		if (s->nwheap) {
-			int t = waits_expire(s);
-
-			if (timeout < 0 || (t >= 0 && t < timeout))
-				timeout = t;
-		}
-		if (s->ready)
-			timeout = 0;
-		n = epoll_wait(s->epfd, evs, 256, timeout);
-
-		if (n > 0 && s->poll_ns)
-			last_busy = server_now_ns();
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			perror("octopusd: epoll_wait");
-			return -1;
-		}
-		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
-
-			if (p == &tag_unix) {
-				do_accept(s, s->unix_fd, false);
-			} else if (p == &tag_tcp) {
-				do_accept(s, s->tcp_fd, true);
-			} else if (p == &tag_sig) {
-				struct signalfd_siginfo si;
-
-				while (read(s->sigfd, &si, sizeof(si)) == sizeof(si))
-					s->stop = true;
-			} else {
-				/* Each fd appears once per batch, so a
-				 * connection closed here has no later event. */
-				conn_event(s, p, evs[i].events);
-			}
-		}
-		/* Woken waiters: their reply, then their buffered commands
-		 * (which may wake others: the loop takes them too). */
-		for (struct conn *c; (c = waits_next_ready(s));) {
-			conn_process(s, c);
-			conn_update(s, c);
-		}
-		/* Connections that got push events. */
-		while (s->flush) {
-			struct conn *c = s->flush;
-
-			flush_unlink(s, c);
-			conn_update(s, c);
-		}
+	ret = mk_loop_run(s->loop);
+	if (ret < 0) {
+		fprintf(stderr, "octopusd: event loop: %s\n", strerror(-ret));
+		return -1;
 	}
 	sd_notify(0, "STOPPING=1");
 	return 0;
@@ -636,12 +622,8 @@ void server_fini(struct server *s)
 	}
 	if (s->tcp_fd >= 0)
 		close(s->tcp_fd);
-	if (s->sigfd >= 0)
-		close(s->sigfd);
 	if (s->spare_fd >= 0)
 		close(s->spare_fd);
-	if (s->epfd >= 0)
-		close(s->epfd);
 	if (s->st)
 		store_free(s->st);
 	s->st = NULL;
@@ -650,4 +632,7 @@ void server_fini(struct server *s)
 	idmap_fini(&s->trig_ids);
 	idmap_fini(&s->sub_ids);
 	waits_fini(s);
+	/* Last: closing connections took their fds and timers out of it. */
+	mk_loop_destroy(s->loop);
+	s->loop = NULL;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * octopusd server: one thread, one epoll loop, non-blocking sockets.
+ * octopusd server: one thread on libmk's loop (<mk/loop.h>: epoll,
+ * timers, signals, poll-then-block), non-blocking sockets.
  *
  * Per connection: an mk_resp reader (input) and one mk_resp_buf (output).
  * Every complete command in the input is executed in order and its reply
@@ -21,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mk/loop.h>
 #include <mk/resp.h>
 
 #include "store.h"
@@ -41,12 +43,15 @@ struct trigger;
 struct sub;
 struct wait;
 
+struct server;
+
 struct conn {
+	struct server *srv;
 	int fd;
 	uint64_t id;		/* client id (HELLO), owner of ephemeral records */
 	struct mk_resp_reader *rd;
 	struct mk_resp_buf out;
-	uint32_t events;	/* epoll events registered */
+	uint32_t events;	/* MK_LOOP_* events registered */
 	bool closing;		/* send what is pending, then close */
 	bool eof;		/* peer closed its side */
 	struct conn *prev, *next;
@@ -65,8 +70,7 @@ struct conn {
 
 struct server {
 	struct store *st;
-	int epfd;
-	int sigfd;
+	struct mk_loop *loop;
 	int unix_fd;
 	int tcp_fd;
 	int spare_fd;		/* /dev/null, given up to refuse at EMFILE */
@@ -74,12 +78,9 @@ struct server {
 	uint64_t next_id;
 	size_t nconns;
 	struct conn *conns;	/* list of all connections */
-	uint64_t poll_ns;	/* busy-poll this long after activity */
 	/* OCT.WAIT (waits.c) */
 	struct watchidx wait_idx;	/* the queries of blocked waits */
 	struct wait *woken;		/* matched by a set, to answer */
-	struct wait **wheap;		/* deadlines, a min-heap */
-	size_t nwheap, wheap_cap;
 	struct conn *ready;		/* answered, to resume */
 	struct watchidx trig_idx;	/* all triggers */
 	struct watchidx sub_idx;	/* all subscriptions */
@@ -88,14 +89,13 @@ struct server {
 	size_t nwatches;
 	size_t max_watches, max_conn_watches;
 	struct conn *flush;	/* connections with pushed output */
-	bool stop;
 };
 
 struct server_opts {
 	const char *unix_path;	/* NULL: no Unix socket */
 	const char *bind_addr;	/* for TCP */
 	int port;		/* -1: no TCP */
-	unsigned int poll_us;	/* busy-poll after activity; 0: never */
+	unsigned int poll_us;	/* the loop's poll window; 0: none */
 	size_t max_watches;	/* triggers + subscriptions; 0: default */
 	size_t max_conn_watches;	/* ... of one connection; 0: default */
 };

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * octopusd OCT.WAIT (waits.h): each blocked connection has one wait, in
- * the server's wait index, in the deadline heap if it has a deadline, and
- * on the woken list between a set that matched it and its answer.
+ * the server's wait index, with a timer of the server's loop if it has a
+ * deadline, and on the woken list between a set that matched it and its
+ * answer.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "waits.h"
@@ -11,84 +13,12 @@
 
 struct wait {
 	struct watch w;		/* first: the index gives back &wt->w */
+	struct server *srv;
 	struct conn *conn;
-	uint64_t deadline;	/* CLOCK_MONOTONIC ns; 0: none */
-	size_t hpos;		/* its slot in the heap, when deadline */
+	struct mk_loop_timer *timer;	/* its deadline; NULL: none */
 	bool woken;		/* on s->woken */
 	struct wait *wnext;
 };
-
-/* ---- the deadline heap: s->wheap[0] is due first ---- */
-
-static void heap_place(struct server *s, size_t i, struct wait *wt)
-{
-	s->wheap[i] = wt;
-	wt->hpos = i;
-}
-
-static void heap_up(struct server *s, size_t i)
-{
-	struct wait *wt = s->wheap[i];
-
-	while (i) {
-		size_t p = (i - 1) / 2;
-
-		if (s->wheap[p]->deadline <= wt->deadline)
-			break;
-		heap_place(s, i, s->wheap[p]);
-		i = p;
-	}
-	heap_place(s, i, wt);
-}
-
-static void heap_down(struct server *s, size_t i)
-{
-	struct wait *wt = s->wheap[i];
-
-	for (;;) {
-		size_t ch = 2 * i + 1;
-
-		if (ch >= s->nwheap)
-			break;
-		if (ch + 1 < s->nwheap &&
-		    s->wheap[ch + 1]->deadline < s->wheap[ch]->deadline)
-			ch++;
-		if (s->wheap[ch]->deadline >= wt->deadline)
-			break;
-		heap_place(s, i, s->wheap[ch]);
-		i = ch;
-	}
-	heap_place(s, i, wt);
-}
-
-/* Room for one more; -1 when out of memory. */
-static int heap_reserve(struct server *s)
-{
-	size_t cap;
-	struct wait **h;
-
-	if (s->nwheap < s->wheap_cap)
-		return 0;
-	cap = s->wheap_cap ? s->wheap_cap * 2 : 64;
-	h = realloc(s->wheap, cap * sizeof(*h));
-	if (!h)
-		return -1;
-	s->wheap = h;
-	s->wheap_cap = cap;
-	return 0;
-}
-
-static void heap_del(struct server *s, struct wait *wt)
-{
-	size_t i = wt->hpos;
-	struct wait *last = s->wheap[--s->nwheap];
-
-	if (last == wt)
-		return;
-	heap_place(s, i, last);
-	heap_up(s, i);
-	heap_down(s, last->hpos);
-}
 
 /* ---- the ready list: answered, to resume ---- */
 
@@ -115,6 +45,18 @@ struct conn *waits_next_ready(struct server *s)
 
 /* ---- waits ---- */
 
+static void wait_end(struct server *s, struct wait *wt);
+
+/* The deadline passed: the answer is a null. */
+static void wait_expired(struct mk_loop *l, struct mk_loop_timer *t, void *arg)
+{
+	struct wait *wt = arg;
+
+	(void)l, (void)t;
+	mk_resp_w_null(&wt->conn->out);
+	wait_end(wt->srv, wt);
+}
+
 enum oct_err wait_start(struct server *s, struct conn *c,
 			struct oct_record *q, uint64_t deadline_ns)
 {
@@ -130,18 +72,19 @@ enum oct_err wait_start(struct server *s, struct conn *c,
 		free(wt);
 		return e;
 	}
-	if ((deadline_ns && heap_reserve(s) < 0) ||
+	if ((deadline_ns &&
+	     mk_loop_timer_create(s->loop, wait_expired, wt, &wt->timer) < 0) ||
 	    watchidx_add(&s->wait_idx, &wt->w) < 0) {
+		mk_loop_timer_destroy(wt->timer);
 		watch_fini(&wt->w);
 		free(wt);
 		return OCT_ERR_NO_MEMORY;
 	}
+	wt->srv = s;
 	wt->conn = c;
-	wt->deadline = deadline_ns;
-	if (deadline_ns) {
-		heap_place(s, s->nwheap++, wt);
-		heap_up(s, wt->hpos);
-	}
+	if (wt->timer)
+		mk_loop_timer_arm(wt->timer, deadline_ns > INT64_MAX ? INT64_MAX :
+					     (int64_t)deadline_ns);
 	c->wait = wt;
 	c->wstate = CONN_WAITING;
 	return OCT_OK;
@@ -151,8 +94,8 @@ enum oct_err wait_start(struct server *s, struct conn *c,
 static void wait_free(struct server *s, struct wait *wt)
 {
 	watchidx_del(&s->wait_idx, &wt->w);
-	if (wt->deadline)
-		heap_del(s, wt);
+	/* Also from its own callback: the loop allows it. */
+	mk_loop_timer_destroy(wt->timer);
 	if (wt->woken) {
 		struct wait **pp = &s->woken;
 
@@ -236,26 +179,7 @@ void waits_wake(struct server *s)
 	}
 }
 
-int waits_expire(struct server *s)
-{
-	uint64_t now = server_now_ns(), ms;
-
-	while (s->nwheap && s->wheap[0]->deadline <= now) {
-		struct wait *wt = s->wheap[0];
-
-		mk_resp_w_null(&wt->conn->out);
-		wait_end(s, wt);
-	}
-	if (!s->nwheap)
-		return -1;
-	ms = (s->wheap[0]->deadline - now + 999999) / 1000000;
-	return ms > 60000 ? 60000 : (int)ms;
-}
-
 void waits_fini(struct server *s)
 {
-	free(s->wheap);
-	s->wheap = NULL;
-	s->nwheap = s->wheap_cap = 0;
 	watchidx_fini(&s->wait_idx);
 }

@@ -10,8 +10,8 @@
  * answered with the first match in natural order (store_get, as OCT.GET).
  * A wait begins only when nothing matches, and from then on only a set can
  * make its query match: each set tests it when it can, so none is missed
- * and no other wait is looked at. Deadlines are in a min-heap, so expiring
- * looks at the due ones only.
+ * and no other wait is looked at. A deadline is a timer of the server's
+ * loop (<mk/loop.h>, a min-heap), so expiring looks at the due ones only.
  *
  * An answered connection goes on the server's ready list; the main loop
  * then runs the commands it buffered meanwhile (waits_next_ready).
@@ -34,9 +34,6 @@ enum oct_err wait_start(struct server *s, struct conn *c,
 void waits_set(struct server *s, const struct oct_record *rec);
 /* After a command: answers the marked waits (s->woken). */
 void waits_wake(struct server *s);
-/* Answers the waits past their deadline with a null. Returns the epoll
- * timeout (ms) until the next deadline, or -1 if none. */
-int waits_expire(struct server *s);
 /* c is closing: its wait, or its place on the ready list, goes. */
 void wait_drop(struct server *s, struct conn *c);
 /* Takes the next answered connection off the ready list; NULL if none. */
