@@ -2,15 +2,17 @@
 /*
  * What libmk's channel and waitset test programs share: the transport of
  * this run, iteration counts scaled for the guest, a clock, unique names.
- * Each program sets chan_test_prefix and transport in main().
+ * Each program calls chan_test_setup() first in main().
  */
 #ifndef MK_TESTS_CHAN_TEST_H
 #define MK_TESTS_CHAN_TEST_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +25,22 @@ static const char *chan_test_prefix = "test";
 static inline bool on_module(void)
 {
 	return transport == MK_TRANSPORT_MODULE;
+}
+
+/*
+ * The run's transport (a forced one that cannot be had leaves the module:
+ * every test that needs it then fails), names prefixed with prefix, and
+ * SIGPIPE ignored so that a peer hanging up does not kill the test.
+ */
+static inline void chan_test_setup(const char *prefix)
+{
+	int t = mk_chan_default_transport();
+
+	if (t < 0)
+		fprintf(stderr, "%s: no transport: %s\n", prefix, strerror(-t));
+	transport = t < 0 ? MK_TRANSPORT_MODULE : (enum mk_transport)t;
+	chan_test_prefix = prefix;
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* Iteration counts, a tenth of them in the (slow, emulated) guest. */

@@ -1663,15 +1663,6 @@ int main(void)
 		cmocka_unit_test(test_hostile_ring),
 	};
 
-	int t = mk_chan_default_transport();
-
-	/* A forced transport that cannot be had fails every test that needs it. */
-	if (t < 0)
-		fprintf(stderr, "test_chan: no transport: %s\n", strerror(-t));
-	transport = t < 0 ? MK_TRANSPORT_MODULE : (enum mk_transport)t;
-
-	/* A peer that hangs up must not kill us with SIGPIPE. */
-	chan_test_prefix = "test_chan";
-	signal(SIGPIPE, SIG_IGN);
+	chan_test_setup("test_chan");
 	return cmocka_run_group_tests_name("libmk_chan", tests, NULL, NULL);
 }

@@ -700,12 +700,7 @@ int main(void)
 		cmocka_unit_test(test_poll_then_block),
 		cmocka_unit_test(test_turn_hook),
 	};
-	int t = mk_chan_default_transport();
 
-	if (t < 0)
-		fprintf(stderr, "test_loop: no transport: %s\n", strerror(-t));
-	transport = t < 0 ? MK_TRANSPORT_MODULE : (enum mk_transport)t;
-	chan_test_prefix = "test_loop";
-	signal(SIGPIPE, SIG_IGN);
+	chan_test_setup("test_loop");
 	return cmocka_run_group_tests_name("libmk_loop", tests, NULL, NULL);
 }

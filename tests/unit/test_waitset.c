@@ -1763,12 +1763,6 @@ int main(void)
 		cmocka_unit_test(test_add_to_armed_empty_set),
 	};
 
-	int t = mk_chan_default_transport();
-
-	if (t < 0)
-		fprintf(stderr, "test_waitset: no transport: %s\n", strerror(-t));
-	transport = t < 0 ? MK_TRANSPORT_MODULE : (enum mk_transport)t;
-	chan_test_prefix = "test_waitset";
-	signal(SIGPIPE, SIG_IGN);
+	chan_test_setup("test_waitset");
 	return cmocka_run_group_tests_name("libmk_waitset", tests, NULL, NULL);
 }
