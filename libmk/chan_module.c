@@ -9,6 +9,7 @@
  * file is chan_module_ops (struct chan_transport_ops in chan_impl.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -227,6 +228,32 @@ static void chan_module_wake(struct mk_chan *ch)
 }
 
 /*
+ * The spin part of a module wait: as long as the budget, or the timeout if
+ * that is shorter (then the wait only spins, never blocks).
+ */
+static int64_t spin_part(uint64_t spin_ns, int64_t timeout_ns)
+{
+	return timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns ?
+	       timeout_ns : (int64_t)spin_ns;
+}
+
+/*
+ * What is left of timeout_ns for the kernel's WAIT (mkchan_wait's
+ * timeout) after spin_ns of spinning, in *rest (unchanged when there is
+ * no limit); false when nothing is left and the wait has timed out.
+ */
+static bool rest_after_spin(uint64_t spin_ns, int64_t timeout_ns,
+			    __s64 *rest)
+{
+	if (timeout_ns < 0)
+		return true;
+	if ((uint64_t)timeout_ns <= spin_ns)
+		return false;
+	*rest = timeout_ns - (int64_t)spin_ns;
+	return true;
+}
+
+/*
  * mk_ring_wait_check() with the futex calls replaced; the argument for no
  * lost wake-up in libmk/ring.c holds as is, the kernel's WAIT checking the
  * word against the value read as FUTEX_WAIT does, and the channel's end
@@ -239,17 +266,11 @@ static int chan_module_wait_recv(struct mk_chan *ch, uint64_t spin_ns, int64_t t
 	int ret;
 
 	if (spin_ns) {
-		/* A timeout no longer than the budget: spin only, never block. */
-		ret = mk_ring_wait(&ch->rx, spin_ns,
-				   timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns ?
-				   timeout_ns : (int64_t)spin_ns);
+		ret = mk_ring_wait(&ch->rx, spin_ns, spin_part(spin_ns, timeout_ns));
 		if (ret != -ETIMEDOUT)
 			return ret;
-		if (timeout_ns >= 0) {
-			if ((uint64_t)timeout_ns <= spin_ns)
-				return -ETIMEDOUT;
-			req.timeout_ns = timeout_ns - (int64_t)spin_ns;
-		}
+		if (!rest_after_spin(spin_ns, timeout_ns, &req.timeout_ns))
+			return -ETIMEDOUT;
 	}
 	req.futex = __atomic_load_n(&w->futex, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&w->sleeping, 1, __ATOMIC_RELAXED);
@@ -282,15 +303,11 @@ static int chan_module_wait_send(struct mk_chan *ch, size_t len, uint64_t spin_n
 
 	if (spin_ns) {
 		ret = mk_ring_wait_credits(&ch->tx, len, spin_ns,
-					   timeout_ns >= 0 && (uint64_t)timeout_ns < spin_ns ?
-					   timeout_ns : (int64_t)spin_ns, NULL, NULL);
+					   spin_part(spin_ns, timeout_ns), NULL, NULL);
 		if (ret != -ETIMEDOUT)
 			return ret;
-		if (timeout_ns >= 0) {
-			if ((uint64_t)timeout_ns <= spin_ns)
-				return -ETIMEDOUT;
-			req.timeout_ns = timeout_ns - (int64_t)spin_ns;
-		}
+		if (!rest_after_spin(spin_ns, timeout_ns, &req.timeout_ns))
+			return -ETIMEDOUT;
 	}
 	__atomic_store_n(&cons->tx_waiting, 1, __ATOMIC_RELAXED);
 	atomic_thread_fence(memory_order_seq_cst);
